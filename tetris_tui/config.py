@@ -1,0 +1,163 @@
+"""Every knob of a training run, in one frozen, validated dataclass.
+
+The CLI maps onto it, the worker is built from it, and ``meta.json`` stores it,
+so a checkpoint always says exactly how it was trained. Nothing here imports
+torch or the env, so the UI process can use it freely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_KINDS = ("placement", "raw")
+DEVICES = ("auto", "cpu", "cuda")
+VEC_KINDS = ("auto", "dummy", "subproc")
+
+
+class ConfigError(ValueError):
+    """A knob has a value that cannot work; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyper-parameters (stable-baselines3 names)."""
+
+    learning_rate: float = 3e-4
+    n_steps: int = 512
+    batch_size: int = 256
+    n_epochs: int = 4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    def validate(self) -> None:
+        _positive("learning_rate", self.learning_rate)
+        _positive("n_steps", self.n_steps)
+        _positive("batch_size", self.batch_size)
+        _positive("n_epochs", self.n_epochs)
+        for name in ("gamma", "gae_lambda"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(f"{name} must be in (0, 1], got {value}")
+        _positive("clip_range", self.clip_range)
+        if self.ent_coef < 0 or self.vf_coef < 0:
+            raise ConfigError("ent_coef and vf_coef must not be negative")
+        _positive("max_grad_norm", self.max_grad_norm)
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Which game the agent plays and how it is rewarded.
+
+    ``placement``: one action places a piece (column x rotation), scored from the
+    features of the board it leaves. ``raw``: tetris-gymnasium's per-key actions.
+    """
+
+    kind: str = "placement"
+    # Reward per placed piece that does not end the game (survival shaping).
+    reward_alive: float = 1.0
+    # Reward per cleared line, and the bonus factor for multi-line clears:
+    # reward = reward_line * lines + reward_multi * (lines**2 - lines).
+    reward_line: float = 10.0
+    reward_multi: float = 0.0
+    # Reward added on the step that ends the game.
+    reward_game_over: float = -10.0
+    # Cap on pieces per game (0 = none): keeps games finite once the agent is good.
+    max_pieces: int = 0
+
+    def validate(self) -> None:
+        if self.kind not in ENV_KINDS:
+            raise ConfigError(f"unknown env {self.kind!r} (choose from {', '.join(ENV_KINDS)})")
+        if self.max_pieces < 0:
+            raise ConfigError(f"max_pieces must be >= 0, got {self.max_pieces}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run: what to train, where to keep it, and how often to report."""
+
+    total_timesteps: int = 5_000_000
+    n_envs: int = 4
+    vec_env: str = "auto"
+    seed: int | None = None
+    device: str = "auto"
+    run_dir: Path = Path("checkpoints")
+    checkpoint_every: int = 50_000
+    # Board frames per second sent to the UI (0 = none) and metrics ticks per second.
+    fps: float = 15.0
+    metrics_hz: float = 4.0
+    # Seconds to sleep after each step, for watching (0 = full speed).
+    step_delay: float = 0.0
+    watch: bool = True
+    # Stop with a final checkpoint once mean lines/game over the last 100 games reaches this.
+    target_lines: float | None = None
+    # Greedy evaluation every N timesteps (None = off), over eval_games games.
+    eval_every: int | None = None
+    eval_games: int = 3
+    env: EnvConfig = field(default_factory=EnvConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run_dir", Path(self.run_dir))
+        self.validate()
+
+    def validate(self) -> None:
+        _positive("total_timesteps", self.total_timesteps)
+        _positive("n_envs", self.n_envs)
+        if self.vec_env not in VEC_KINDS:
+            raise ConfigError(f"unknown vec env {self.vec_env!r} (choose from auto, dummy, subproc)")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ConfigError(f"unknown device {self.device!r} (choose from auto, cpu, cuda)")
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        _positive("checkpoint_every", self.checkpoint_every)
+        if self.fps < 0 or self.fps > 120:
+            raise ConfigError(f"fps must be between 0 and 120, got {self.fps}")
+        if not 0 < self.metrics_hz <= 50:
+            raise ConfigError(f"metrics rate must be in (0, 50], got {self.metrics_hz}")
+        if self.step_delay < 0:
+            raise ConfigError(f"step delay must be >= 0, got {self.step_delay}")
+        if self.target_lines is not None and self.target_lines <= 0:
+            raise ConfigError(f"target lines must be > 0, got {self.target_lines}")
+        if self.eval_every is not None:
+            _positive("eval_every", self.eval_every)
+        _positive("eval_games", self.eval_games)
+        self.env.validate()
+        self.ppo.validate()
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some top-level fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored in meta.json."""
+        data = dataclasses.asdict(self)
+        data["run_dir"] = str(self.run_dir)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Inverse of to_dict; unknown keys (from newer versions) are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if isinstance(kwargs.get("env"), dict):
+            kwargs["env"] = _sub(EnvConfig, kwargs["env"])
+        if isinstance(kwargs.get("ppo"), dict):
+            kwargs["ppo"] = _sub(PPOConfig, kwargs["ppo"])
+        return cls(**kwargs)
+
+
+def _sub(kind: type, data: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(kind)}
+    return kind(**{k: v for k, v in data.items() if k in known})
+
+
+def _positive(name: str, value: float) -> None:
+    if value is None or value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}")

@@ -1,0 +1,200 @@
+"""Messages between the UI process and the training worker.
+
+Events flow worker -> UI on the events queue; commands flow UI -> worker on the
+commands queue. Both sides import this module, so it imports nothing heavy:
+no torch, no env, no UI. Every message is a small frozen dataclass that pickles
+cheaply. Bump ``PROTOCOL_VERSION`` when a field changes meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+PROTOCOL_VERSION = 1
+
+BOARD_ROWS = 20
+BOARD_COLS = 10
+
+# Cell values on the board, as tetris-gymnasium numbers them.
+EMPTY = 0
+PIECE_NAMES = {2: "I", 3: "O", 4: "T", 5: "S", 6: "Z", 7: "J", 8: "L"}
+
+# Worker states, in the order a run usually goes through them.
+STARTING = "starting"
+RUNNING = "running"
+PAUSED = "paused"
+STOPPING = "stopping"
+STOPPED = "stopped"
+FINISHED = "finished"
+CRASHED = "crashed"
+TERMINAL_STATES = frozenset({STOPPED, FINISHED, CRASHED})
+
+# Checkpoint names.
+LATEST = "latest"
+BEST = "best"
+FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every worker -> UI message."""
+
+    kind: ClassVar[str] = "event"
+    # Whether a full queue may drop it (only board frames and metrics).
+    droppable: ClassVar[bool] = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form, for events.jsonl."""
+        data = asdict(self)
+        data["kind"] = self.kind
+        return data
+
+
+@dataclass(frozen=True)
+class Status(Event):
+    kind: ClassVar[str] = "status"
+    state: str
+    timesteps: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Metrics(Event):
+    """A time-bounded tick of learning figures; NaN never appears (None instead)."""
+
+    kind: ClassVar[str] = "metrics"
+    droppable: ClassVar[bool] = True
+    timesteps: int
+    steps_per_sec: float
+    episodes: int
+    elapsed_s: float
+    lines_last: float | None = None
+    lines_mean: float | None = None
+    lines_max: float | None = None
+    reward_mean: float | None = None
+    pieces_mean: float | None = None
+    # PPO update figures (entropy, value_loss, policy_loss, approx_kl, clip_fraction,
+    # explained_variance), present only in the first tick after an update finished.
+    train: dict[str, float] = field(default_factory=dict)
+    updates: int = 0
+
+
+@dataclass(frozen=True)
+class Board(Event):
+    """One frame of env 0: 200 bytes of cell values, row-major, top row first."""
+
+    kind: ClassVar[str] = "board"
+    droppable: ClassVar[bool] = True
+    cells: bytes
+    next_pieces: tuple[int, ...] = ()
+    hold: int | None = None
+    lines: int = 0
+    pieces: int = 0
+    # 200 bytes, non-zero where the piece just placed lies (placement env), else None.
+    highlight: bytes | None = None
+    timesteps: int = 0
+
+
+@dataclass(frozen=True)
+class Episode(Event):
+    """One finished game. Lines are summed over the whole game."""
+
+    kind: ClassVar[str] = "episode"
+    episode: int
+    lines: int
+    reward: float
+    pieces: int
+    length: int
+    timesteps: int
+    time: float
+    duration_s: float = 0.0
+    env_index: int = 0
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class Checkpoint(Event):
+    kind: ClassVar[str] = "checkpoint"
+    which: str
+    path: str
+    timesteps: int
+    lines_mean: float | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation(Event):
+    """Greedy evaluation games played during training."""
+
+    kind: ClassVar[str] = "evaluation"
+    timesteps: int
+    games: int
+    lines_mean: float
+    lines_max: float
+
+
+@dataclass(frozen=True)
+class Info(Event):
+    kind: ClassVar[str] = "info"
+    text: str
+
+
+@dataclass(frozen=True)
+class Warning(Event):  # noqa: A001 - the protocol's own name for it
+    kind: ClassVar[str] = "warning"
+    text: str
+
+
+@dataclass(frozen=True)
+class Error(Event):
+    kind: ClassVar[str] = "error"
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of every UI -> worker message."""
+
+    kind: ClassVar[str] = "command"
+
+
+@dataclass(frozen=True)
+class Stop(Command):
+    """Save ``latest``, then exit."""
+
+    kind: ClassVar[str] = "stop"
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    kind: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True)
+class Resume(Command):
+    kind: ClassVar[str] = "resume"
+
+
+@dataclass(frozen=True)
+class SetSpeed(Command):
+    """Seconds to wait after each step (0 = full speed)."""
+
+    kind: ClassVar[str] = "set_speed"
+    delay: float
+
+
+@dataclass(frozen=True)
+class SetWatch(Command):
+    """Board frames on or off."""
+
+    kind: ClassVar[str] = "set_watch"
+    on: bool
+
+
+@dataclass(frozen=True)
+class SaveSlot(Command):
+    """Copy the current model into ``slots/<name>``."""
+
+    kind: ClassVar[str] = "save_slot"
+    name: str
