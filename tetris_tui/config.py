@@ -111,7 +111,9 @@ class Config:
         _positive("total_timesteps", self.total_timesteps)
         _positive("n_envs", self.n_envs)
         if self.vec_env not in VEC_KINDS:
-            raise ConfigError(f"unknown vec env {self.vec_env!r} (choose from auto, dummy, subproc)")
+            raise ConfigError(
+                f"unknown vec env {self.vec_env!r} (choose from auto, dummy, subproc)"
+            )
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ConfigError(f"unknown device {self.device!r} (choose from auto, cpu, cuda)")
         if self.seed is not None and self.seed < 0:

@@ -1,0 +1,195 @@
+"""Command line: options -> Config -> the app, a headless run, or a sub-command.
+
+Every mistake in the command line ends in one line on stderr and exit code 2,
+before any process is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from tetris_tui.config import ENV_KINDS, Config, ConfigError, EnvConfig, PPOConfig
+
+EXIT_USAGE = 2
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but errors are one line instead of usage plus message."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(message)
+
+
+def fail(message: str) -> NoReturn:
+    print(f"tetris-tui: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def add_run_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoints",
+        metavar="DIR",
+        type=Path,
+        default=Path("checkpoints"),
+        help="run directory for checkpoints and history (default: ./checkpoints)",
+    )
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the app and --headless."""
+    defaults = Config()
+    add_run_dir_option(parser)
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--total-timesteps",
+        type=int,
+        default=defaults.total_timesteps,
+        metavar="N",
+        help="train until this many timesteps in total",
+    )
+    group.add_argument(
+        "--env",
+        choices=ENV_KINDS,
+        default=defaults.env.kind,
+        help="placement (one action places a piece; default) or raw (per key)",
+    )
+    group.add_argument(
+        "--n-envs",
+        type=int,
+        default=defaults.n_envs,
+        metavar="K",
+        help=f"parallel envs (default {defaults.n_envs})",
+    )
+    group.add_argument(
+        "--vec-env",
+        choices=("auto", "dummy", "subproc"),
+        default=defaults.vec_env,
+        help="run envs in-process (dummy) or in subprocesses (subproc)",
+    )
+    group.add_argument("--seed", type=int, default=None, metavar="S")
+    group.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
+    group.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=defaults.checkpoint_every,
+        metavar="STEPS",
+        help="save latest every this many timesteps",
+    )
+    group.add_argument(
+        "--target-lines",
+        type=float,
+        default=None,
+        metavar="N",
+        help="stop once mean lines/game over the last 100 games reaches N",
+    )
+    group.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="play a few greedy evaluation games every STEPS timesteps",
+    )
+    group.add_argument("--eval-games", type=int, default=defaults.eval_games, metavar="N")
+    group.add_argument(
+        "--max-pieces",
+        type=int,
+        default=defaults.env.max_pieces,
+        metavar="N",
+        help="end a training game after N pieces (0 = never)",
+    )
+    ppo = parser.add_argument_group("PPO")
+    ppo.add_argument("--learning-rate", type=float, default=defaults.ppo.learning_rate)
+    ppo.add_argument("--n-steps", type=int, default=defaults.ppo.n_steps)
+    ppo.add_argument("--batch-size", type=int, default=defaults.ppo.batch_size)
+    ppo.add_argument("--n-epochs", type=int, default=defaults.ppo.n_epochs)
+    ppo.add_argument("--ent-coef", type=float, default=defaults.ppo.ent_coef)
+    ppo.add_argument("--gamma", type=float, default=defaults.ppo.gamma)
+    view = parser.add_argument_group("watching")
+    view.add_argument(
+        "--fps",
+        type=float,
+        default=defaults.fps,
+        help=f"board frames per second (default {defaults.fps:g}; 0 = off)",
+    )
+    view.add_argument(
+        "--step-delay",
+        type=float,
+        default=defaults.step_delay,
+        metavar="SECONDS",
+        help="pause after each step, to watch slowly (default 0)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Map parsed options onto the one Config; ConfigError says what is wrong."""
+    env = EnvConfig(kind=args.env, max_pieces=args.max_pieces)
+    ppo = PPOConfig(
+        learning_rate=args.learning_rate,
+        n_steps=args.n_steps,
+        batch_size=args.batch_size,
+        n_epochs=args.n_epochs,
+        ent_coef=args.ent_coef,
+        gamma=args.gamma,
+    )
+    return Config(
+        total_timesteps=args.total_timesteps,
+        n_envs=args.n_envs,
+        vec_env=args.vec_env,
+        seed=args.seed,
+        device=args.device,
+        run_dir=args.checkpoints,
+        checkpoint_every=args.checkpoint_every,
+        fps=args.fps,
+        step_delay=args.step_delay,
+        target_lines=args.target_lines,
+        eval_every=args.eval_every,
+        eval_games=args.eval_games,
+        env=env,
+        ppo=ppo,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="tetris-tui",
+        description="Train a PPO agent to play Tetris and watch it learn. "
+        "Sub-commands: `tetris-tui models` lists saved models, "
+        "`tetris-tui play MODEL` watches one play.",
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="train without the UI, printing progress lines"
+    )
+    parser.add_argument("--autostart", action="store_true", help="start training at once")
+    add_training_options(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("models", "play"):
+        from tetris_tui import commands
+
+        return commands.run(argv[0], argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        from tetris_tui.preflight import preflight
+
+        preflight(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    if args.headless:
+        from tetris_tui.headless import run_headless
+
+        return run_headless(config)
+    from tetris_tui.ui.app import TetrisApp
+
+    TetrisApp(config, autostart=args.autostart).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

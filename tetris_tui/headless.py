@@ -1,0 +1,146 @@
+"""``tetris-tui --headless``: the same worker and session, printing progress lines.
+
+SIGINT, SIGTERM and SIGHUP ask the worker to save ``latest`` and exit; a second
+Ctrl+C while stopping is ignored so the save is never cut short.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from typing import Any, TextIO
+
+from tetris_tui.config import Config
+from tetris_tui.protocol import (
+    CRASHED,
+    TERMINAL_STATES,
+    Checkpoint,
+    Episode,
+    Error,
+    Evaluation,
+    Event,
+    Info,
+    Metrics,
+    Status,
+    Warning,
+)
+from tetris_tui.training.session import RunLockedError, TrainingSession
+
+POLL_SECONDS = 0.05
+# More games than this per second are summarised in one line.
+GAMES_PER_LINE = 5
+
+
+class ProgressPrinter:
+    """Short human lines: at most one metrics line a second, games batched."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._next_metrics = 0.0
+        self._games: list[Episode] = []
+        self._next_games = 0.0
+
+    def handle(self, event: Event, now: float) -> None:
+        if isinstance(event, Metrics):
+            if now >= self._next_metrics:
+                self._next_metrics = now + 1.0
+                self._print(_metrics_line(event))
+        elif isinstance(event, Episode):
+            self._games.append(event)
+        elif isinstance(event, Status):
+            self.flush_games(now, force=True)
+            detail = event.message or _steps(event.timesteps)
+            self._print(f"[{event.state}] {detail}".rstrip())
+        elif isinstance(event, Checkpoint):
+            self._print(f"saved {event.which} -> {event.path} at {event.timesteps:,} timesteps")
+        elif isinstance(event, Evaluation):
+            self._print(
+                f"eval at {event.timesteps:,}: {event.games} greedy games, "
+                f"mean {event.lines_mean:.1f} lines, max {event.lines_max:.0f}"
+            )
+        elif isinstance(event, (Info, Warning)):
+            prefix = "warning: " if isinstance(event, Warning) else ""
+            self._print(prefix + event.text)
+        elif isinstance(event, Error):
+            self._print(f"error: {event.message}")
+
+    def flush_games(self, now: float, force: bool = False) -> None:
+        if not self._games or (now < self._next_games and not force):
+            return
+        games, self._games = self._games, []
+        self._next_games = now + 1.0
+        if len(games) <= GAMES_PER_LINE:
+            for game in games:
+                self._print(
+                    f"game #{game.episode}: lines {game.lines}  reward {game.reward:.1f}  "
+                    f"pieces {game.pieces}"
+                )
+            return
+        lines = [g.lines for g in games]
+        self._print(
+            f"games #{games[0].episode}-#{games[-1].episode}: "
+            f"mean lines {sum(lines) / len(lines):.2f}  max {max(lines)}"
+        )
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def _metrics_line(event: Metrics) -> str:
+    parts = [
+        f"{event.timesteps:>10,} steps",
+        f"{event.steps_per_sec:>7,.0f} steps/s",
+        f"games {event.episodes}",
+    ]
+    if event.lines_mean is not None:
+        parts.append(f"lines/game mean(100) {event.lines_mean:.2f} max {event.lines_max:.0f}")
+    return "  ".join(parts)
+
+
+def _steps(timesteps: int) -> str:
+    return f"at {timesteps:,} timesteps" if timesteps else ""
+
+
+def run_headless(config: Config, out: TextIO | None = None) -> int:
+    """Train to the end (or a signal); exit 0 when stopped or finished, 1 on a crash."""
+    out = out or sys.stdout
+    session = TrainingSession()
+    try:
+        session.start(config)
+    except RunLockedError as exc:
+        print(f"tetris-tui: error: {exc}", file=sys.stderr)
+        return 2
+    printer = ProgressPrinter(out)
+    stopping = False
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            print(f"{signal.Signals(signum).name}: saving and stopping…", file=out, flush=True)
+            session.request_stop()
+
+    previous = {
+        s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    final_state = None
+    try:
+        while True:
+            now = time.monotonic()
+            for event in session.drain(max_items=1000):
+                printer.handle(event, now)
+                if isinstance(event, Status) and event.state in TERMINAL_STATES:
+                    final_state = event.state
+            printer.flush_games(now)
+            if final_state is not None and not session.alive:
+                break
+            time.sleep(POLL_SECONDS)
+    finally:
+        session.stop(timeout=30.0)
+        for event in session.drain(max_items=10_000):
+            printer.handle(event, time.monotonic())
+        printer.flush_games(time.monotonic(), force=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 1 if final_state == CRASHED else 0

@@ -1,0 +1,41 @@
+"""Checks made before any process starts, so bad input fails fast in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tetris_tui.config import Config, ConfigError
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """The run directory must be a directory we can create and write."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"checkpoints path {run_dir} is a file, not a directory")
+    probe = run_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"checkpoints directory {run_dir} is not writable")
+
+
+def check_device(device: str) -> None:
+    """``cuda`` must exist; asked in a subprocess so this process never loads torch."""
+    if not device.startswith("cuda"):
+        return
+    code = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 3)"
+    try:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(f"could not check for CUDA: {exc}") from None
+    if result.returncode == 3:
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+    if result.returncode != 0:
+        raise ConfigError("--device cuda: torch failed to import; see `python -c 'import torch'`")
+
+
+def preflight(config: Config) -> None:
+    check_run_dir(config.run_dir)
+    check_device(config.device)

@@ -1,0 +1,275 @@
+"""The SB3 callback that reports to the UI and obeys its commands.
+
+Its per-step cost is a few attribute reads and one clock read: everything else
+(commands, board frames, metrics) happens on time-bounded ticks, so reporting
+costs training almost nothing however fast it runs.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from typing import Any
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from tetris_tui.config import Config
+from tetris_tui.protocol import (
+    BEST,
+    LATEST,
+    PAUSED,
+    RUNNING,
+    STOPPING,
+    Board,
+    Command,
+    Info,
+    Metrics,
+    Pause,
+    Resume,
+    SaveSlot,
+    SetSpeed,
+    SetWatch,
+    Status,
+    Stop,
+    Warning,
+)
+from tetris_tui.training.checkpoints import CheckpointError, validate_slot_name
+from tetris_tui.training.game_stats import RollingGames
+from tetris_tui.training.reporter import EventSink
+from tetris_tui.training.saver import CheckpointWriter
+
+# How often commands and the stop flag are looked at (seconds).
+CONTROL_INTERVAL = 0.02
+# Minimum seconds between two saves of ``best``.
+BEST_SAVE_INTERVAL = 2.0
+# SB3 logger keys -> names in Metrics.train.
+TRAIN_KEYS = {
+    "train/entropy_loss": "entropy",
+    "train/value_loss": "value_loss",
+    "train/policy_gradient_loss": "policy_loss",
+    "train/approx_kl": "approx_kl",
+    "train/clip_fraction": "clip_fraction",
+    "train/explained_variance": "explained_variance",
+    "train/loss": "loss",
+}
+
+
+class ReportingCallback(BaseCallback):
+    """Feeds the events queue and applies commands from the commands queue."""
+
+    def __init__(
+        self,
+        config: Config,
+        sink: EventSink,
+        commands: Any,
+        stop_flag: threading.Event | Any,
+        games: RollingGames,
+        writer: CheckpointWriter,
+        evaluator: Any = None,
+    ) -> None:
+        super().__init__(verbose=0)
+        self.config = config
+        self.sink = sink
+        self.commands = commands
+        self.stop_flag = stop_flag
+        self.games = games
+        self.writer = writer
+        self.evaluator = evaluator
+        self.delay = config.step_delay
+        self.watch = config.watch and config.fps > 0
+        self.stop_requested = False
+        self.paused = False
+        self.target_reached = False
+        self.updates = 0
+        self._pending_train: dict[str, float] = {}
+        self._board_interval = 1.0 / config.fps if config.fps > 0 else math.inf
+        self._metrics_interval = 1.0 / config.metrics_hz
+
+    # -- SB3 hooks ---------------------------------------------------------------
+
+    def _on_training_start(self) -> None:
+        now = time.monotonic()
+        self._started = now
+        self._next_control = now
+        self._next_board = now
+        self._next_metrics = now + self._metrics_interval
+        self._rate_mark = (now, self.num_timesteps)
+        self._next_checkpoint = self.num_timesteps + self.config.checkpoint_every
+        every = self.config.eval_every
+        self._next_eval = self.num_timesteps + every if every else math.inf
+        self._game_started = [time.time()] * self.training_env.num_envs
+        self._best_saved_at = 0.0
+        self.sink.send(Status(RUNNING, self.num_timesteps))
+
+    def _on_rollout_start(self) -> None:
+        # SB3 records the update's figures in train() and clears them at the next
+        # dump, so they are read here, between the two.
+        values = self.model.logger.name_to_value
+        train = {}
+        for key, name in TRAIN_KEYS.items():
+            value = values.get(key)
+            if value is not None and math.isfinite(value):
+                train[name] = float(value)
+        if "entropy" in train:
+            train["entropy"] = -train["entropy"]
+        if train:
+            self.updates += 1
+            self._pending_train = train
+
+    def _on_step(self) -> bool:
+        dones = self.locals["dones"]
+        if dones.any():
+            self._finish_games(dones)
+        now = time.monotonic()
+        if now >= self._next_control:
+            self._control(now)
+        if self.num_timesteps >= self._next_checkpoint:
+            self._next_checkpoint = self.num_timesteps + self.config.checkpoint_every
+            self.writer.save(self.model, LATEST)
+        if self.num_timesteps >= self._next_eval:
+            self._next_eval = self.num_timesteps + self.config.eval_every
+            self._evaluate()
+        if self.delay > 0:
+            time.sleep(self.delay)
+        return not self.stop_requested
+
+    def _on_training_end(self) -> None:
+        self._send_metrics(time.monotonic())
+        if self.games.beats_best():
+            self._save_best()
+
+    # -- games -------------------------------------------------------------------
+
+    def _finish_games(self, dones: Any) -> None:
+        infos = self.locals["infos"]
+        for index in dones.nonzero()[0]:
+            game = infos[index].get("game")
+            if game is None:
+                continue
+            self.sink.send(
+                self.games.add(game, self.num_timesteps, int(index), self._game_started[index])
+            )
+            self._game_started[index] = time.time()
+        if self.games.beats_best() and time.monotonic() - self._best_saved_at > BEST_SAVE_INTERVAL:
+            self._save_best()
+        target = self.config.target_lines
+        mean = self.games.lines_mean
+        if target is not None and mean is not None and mean >= target and not self.target_reached:
+            self.target_reached = True
+            self.stop_requested = True
+            self.sink.send(Info(f"target reached: mean {mean:.2f} lines/game >= {target:g}"))
+
+    def _save_best(self) -> None:
+        self.games.best_mean = self.games.lines_mean
+        self._best_saved_at = time.monotonic()
+        if self.writer.save(self.model, BEST) is not None:
+            self.sink.send(Info(f"new best: mean {self.games.best_mean:.2f} lines/game"))
+
+    def _evaluate(self) -> None:
+        if self.evaluator is None:
+            return
+        result = self.evaluator(self.model, self.num_timesteps)
+        if result is not None:
+            self.sink.send(result)
+
+    # -- control tick ------------------------------------------------------------
+
+    def _control(self, now: float) -> None:
+        self._next_control = now + CONTROL_INTERVAL
+        self._apply_commands()
+        if self.stop_flag.is_set():
+            self._request_stop()
+        if self.paused and not self.stop_requested:
+            self._wait_while_paused()
+        if self.watch and now >= self._next_board:
+            self._next_board = now + self._board_interval
+            self._send_board()
+        if now >= self._next_metrics:
+            self._send_metrics(now)
+
+    def _apply_commands(self, block: float = 0.0) -> None:
+        """Apply every queued command; wait up to ``block`` seconds for the first."""
+        while True:
+            try:
+                command = self.commands.get(timeout=block) if block else self.commands.get_nowait()
+            except (queue.Empty, OSError, EOFError, ValueError):
+                return
+            self._apply(command)
+            block = 0.0
+
+    def _apply(self, command: Command) -> None:
+        if isinstance(command, Stop):
+            self._request_stop()
+        elif isinstance(command, Pause):
+            self.paused = True
+        elif isinstance(command, Resume):
+            self.paused = False
+        elif isinstance(command, SetSpeed):
+            self.delay = max(0.0, float(command.delay))
+        elif isinstance(command, SetWatch):
+            self.watch = bool(command.on) and self.config.fps > 0
+        elif isinstance(command, SaveSlot):
+            self._save_slot(command.name)
+
+    def _request_stop(self) -> None:
+        if not self.stop_requested:
+            self.stop_requested = True
+            self.sink.send(Status(STOPPING, self.num_timesteps))
+
+    def _wait_while_paused(self) -> None:
+        """Hold training until resume or stop, still obeying every other command."""
+        self.sink.send(Status(PAUSED, self.num_timesteps))
+        while self.paused and not self.stop_requested:
+            self._apply_commands(block=0.1)
+            if self.stop_flag.is_set():
+                self._request_stop()
+            now = time.monotonic()
+            if now >= self._next_metrics:
+                self._send_metrics(now)
+        self._rate_mark = (time.monotonic(), self.num_timesteps)
+        if not self.stop_requested:
+            self.sink.send(Status(RUNNING, self.num_timesteps))
+
+    def _save_slot(self, name: str) -> None:
+        try:
+            validate_slot_name(name)
+        except CheckpointError as exc:
+            self.sink.send(Warning(str(exc)))
+            return
+        self.writer.save(self.model, name)
+
+    # -- reports -------------------------------------------------------------------
+
+    def _send_board(self) -> None:
+        try:
+            frame = self.training_env.env_method("board_frame", indices=[0])[0]
+        except Exception:  # noqa: BLE001 - a frame is never worth a crash
+            return
+        self.sink.send(Board(timesteps=self.num_timesteps, **frame))
+
+    def _send_metrics(self, now: float) -> None:
+        self._next_metrics = now + self._metrics_interval
+        mark_time, mark_steps = self._rate_mark
+        elapsed = now - mark_time
+        rate = (self.num_timesteps - mark_steps) / elapsed if elapsed > 0 else 0.0
+        if elapsed >= 1.0:
+            self._rate_mark = (now, self.num_timesteps)
+        games = self.games
+        self.sink.send(
+            Metrics(
+                timesteps=self.num_timesteps,
+                steps_per_sec=round(rate, 1),
+                episodes=games.episodes,
+                elapsed_s=round(now - self._started, 2),
+                lines_last=float(games.lines[-1]) if games.lines else None,
+                lines_mean=games.lines_mean,
+                lines_max=float(max(games.lines)) if games.lines else None,
+                reward_mean=games.reward_mean,
+                pieces_mean=games.pieces_mean,
+                train=self._pending_train,
+                updates=self.updates,
+            )
+        )
+        self._pending_train = {}

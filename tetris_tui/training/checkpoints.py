@@ -1,0 +1,204 @@
+"""The run directory's checkpoints: where they live, how they are written and read.
+
+Layout: ``<run>/{latest,best,final}/`` and ``<run>/slots/<name>/``, each holding
+``model.zip`` and ``meta.json``. Saving takes the model object, so this module
+imports no torch itself and the UI can list checkpoints cheaply.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.protocol import BEST, FINAL, LATEST
+from tetris_tui.training.atomic import atomic_write_bytes, atomic_write_json
+
+MODEL_FILE = "model.zip"
+META_FILE = "meta.json"
+SLOTS_DIR = "slots"
+BUILTIN = (LATEST, BEST, FINAL)
+_SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be used; the message is one line for the user."""
+
+
+def validate_slot_name(name: str) -> str:
+    """Slot names are short, filesystem-safe and never one of the built-in names."""
+    if not _SLOT_NAME.match(name or ""):
+        raise CheckpointError(
+            f"bad slot name {name!r}: use 1-40 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if name in BUILTIN:
+        raise CheckpointError(f"{name!r} is reserved; pick another slot name")
+    return name
+
+
+def checkpoint_dir(run_dir: Path, which: str) -> Path:
+    """``latest``/``best``/``final`` live at the top, anything else under slots/."""
+    if which in BUILTIN:
+        return run_dir / which
+    return run_dir / SLOTS_DIR / validate_slot_name(which)
+
+
+def save_checkpoint(model: Any, run_dir: Path, which: str, meta: dict[str, Any]) -> Path:
+    """Save ``model`` and its meta atomically; returns the model path.
+
+    The model is serialised in memory first, so a failure (disk full) never
+    leaves a half-written file where the old one was.
+    """
+    directory = checkpoint_dir(run_dir, which)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    path = directory / MODEL_FILE
+    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_json(directory / META_FILE, {**meta, "which": which, "saved_at": time.time()})
+    return path
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    """The checkpoint's meta.json, or CheckpointError saying what is wrong with it."""
+    path = directory / META_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({_short(exc)})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
+    return data
+
+
+def quarantine(directory: Path, reason: str) -> Path:
+    """Move a damaged checkpoint aside (never delete it) and note why beside it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = directory.with_name(f"{directory.name}.bad-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = directory.with_name(f"{directory.name}.bad-{stamp}-{counter}")
+    directory.rename(target)
+    (target / "WHY.txt").write_text(reason + "\n")
+    return target
+
+
+def package_versions() -> dict[str, str]:
+    """Versions that matter for loading a checkpoint later."""
+    names = ("tetris-tui", "stable-baselines3", "torch", "tetris-gymnasium", "gymnasium", "numpy")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "?"
+    return versions
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One row of the models table."""
+
+    name: str
+    path: Path
+    timesteps: int
+    episodes: int
+    best_lines: float | None
+    lines_mean: float | None
+    saved_at: float | None
+    env_kind: str
+    ok: bool = True
+    problem: str = ""
+
+
+def list_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
+    """Every checkpoint in the run directory: built-ins first, then slots by name."""
+    found: list[tuple[str, Path]] = [(n, run_dir / n) for n in BUILTIN]
+    slots = run_dir / SLOTS_DIR
+    if slots.is_dir():
+        found += [(p.name, p) for p in sorted(slots.iterdir()) if p.is_dir()]
+    rows = []
+    for name, directory in found:
+        if not (directory / MODEL_FILE).is_file():
+            continue
+        rows.append(describe(name, directory))
+    return rows
+
+
+def describe(name: str, directory: Path) -> CheckpointInfo:
+    """Summarise a checkpoint from its meta.json (a bad meta still gives a row)."""
+    try:
+        meta = read_meta(directory)
+    except CheckpointError as exc:
+        return CheckpointInfo(name, directory, 0, 0, None, None, None, "?", False, str(exc))
+    return CheckpointInfo(
+        name=name,
+        path=directory,
+        timesteps=int(meta.get("timesteps", 0)),
+        episodes=int(meta.get("episodes", 0)),
+        best_lines=meta.get("best_lines_mean"),
+        lines_mean=meta.get("lines_mean"),
+        saved_at=meta.get("saved_at"),
+        env_kind=str(meta.get("config", {}).get("env", {}).get("kind", "?")),
+    )
+
+
+def resolve_model(run_dir: Path, name_or_path: str) -> Path:
+    """Find the checkpoint directory a user means: a built-in, a slot, or a path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".zip" and candidate.is_file():
+        return candidate.parent
+    if candidate.is_dir() and (candidate / MODEL_FILE).is_file():
+        return candidate
+    if name_or_path in BUILTIN or _SLOT_NAME.match(name_or_path):
+        directory = (
+            run_dir / name_or_path
+            if name_or_path in BUILTIN
+            else run_dir / SLOTS_DIR / name_or_path
+        )
+        if (directory / MODEL_FILE).is_file():
+            return directory
+    raise CheckpointError(f"no model {name_or_path!r} in {run_dir} (try `tetris-tui models`)")
+
+
+def copy_checkpoint(source: Path, run_dir: Path, slot: str, overwrite: bool = False) -> Path:
+    """Copy a checkpoint into a named slot; refuses to overwrite unless asked."""
+    target = checkpoint_dir(run_dir, validate_slot_name(slot))
+    if target.exists() and not overwrite:
+        raise CheckpointError(f"slot {slot!r} exists already")
+    atomic_write_bytes(target / MODEL_FILE, (source / MODEL_FILE).read_bytes())
+    meta_path = source / META_FILE
+    meta = read_meta(source) if meta_path.exists() else {}
+    atomic_write_json(target / META_FILE, {**meta, "which": slot, "copied_from": source.name})
+    return target
+
+
+def rename_slot(run_dir: Path, old: str, new: str) -> Path:
+    source = checkpoint_dir(run_dir, validate_slot_name(old))
+    target = checkpoint_dir(run_dir, validate_slot_name(new))
+    if not source.is_dir():
+        raise CheckpointError(f"no slot {old!r}")
+    if target.exists():
+        raise CheckpointError(f"slot {new!r} exists already")
+    source.rename(target)
+    return target
+
+
+def delete_slot(run_dir: Path, name: str) -> None:
+    directory = checkpoint_dir(run_dir, validate_slot_name(name))
+    if not directory.is_dir():
+        raise CheckpointError(f"no slot {name!r}")
+    shutil.rmtree(directory)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__

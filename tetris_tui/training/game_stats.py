@@ -1,0 +1,72 @@
+"""Rolling per-game statistics: what "best" and "target lines" are judged on."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from typing import Any
+
+from tetris_tui.protocol import Episode
+
+WINDOW = 100
+
+
+class RollingGames:
+    """The last ``WINDOW`` games, the all-time game count and the best rolling mean.
+
+    Best is the best *mean* over the window, never one lucky game, and it
+    carries across sessions through meta.json.
+    """
+
+    def __init__(self, episodes: int = 0, best_mean: float | None = None) -> None:
+        self.episodes = episodes
+        self.best_mean = best_mean
+        self.lines: deque[int] = deque(maxlen=WINDOW)
+        self.rewards: deque[float] = deque(maxlen=WINDOW)
+        self.pieces: deque[int] = deque(maxlen=WINDOW)
+
+    def add(self, game: dict[str, Any], timesteps: int, env_index: int, started: float) -> Episode:
+        """Record one finished game (``info["game"]`` from the env) as an Episode event."""
+        self.episodes += 1
+        lines = int(game["lines"])
+        reward = float(game["reward"])
+        if not math.isfinite(reward):
+            reward = 0.0
+        self.lines.append(lines)
+        self.rewards.append(reward)
+        self.pieces.append(int(game["pieces"]))
+        now = time.time()
+        return Episode(
+            episode=self.episodes,
+            lines=lines,
+            reward=round(reward, 3),
+            pieces=int(game["pieces"]),
+            length=int(game["length"]),
+            timesteps=timesteps,
+            time=now,
+            duration_s=round(max(0.0, now - started), 3),
+            env_index=env_index,
+            capped=bool(game.get("capped", False)),
+        )
+
+    @property
+    def lines_mean(self) -> float | None:
+        return _mean(self.lines)
+
+    @property
+    def reward_mean(self) -> float | None:
+        return _mean(self.rewards)
+
+    @property
+    def pieces_mean(self) -> float | None:
+        return _mean(self.pieces)
+
+    def beats_best(self) -> bool:
+        mean = self.lines_mean
+        # A mean of zero lines is no model worth keeping as "best".
+        return bool(mean) and (self.best_mean is None or mean > self.best_mean)
+
+
+def _mean(values: deque) -> float | None:
+    return sum(values) / len(values) if values else None

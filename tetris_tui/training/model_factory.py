@@ -1,0 +1,71 @@
+"""Builds the vectorised env and the PPO model for a config (worker side only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
+
+from tetris_tui.config import Config, EnvConfig
+from tetris_tui.envs import make_env
+
+
+class _EnvBuilder:
+    """A picklable env constructor, so SubprocVecEnv can build envs in its children."""
+
+    def __init__(self, env_config: EnvConfig) -> None:
+        self.env_config = env_config
+
+    def __call__(self) -> Any:
+        return make_env(self.env_config)
+
+
+def build_vec_env(config: Config) -> VecEnv:
+    """``n_envs`` envs, in subprocesses when asked (or by default when more than one)."""
+    builders = [_EnvBuilder(config.env) for _ in range(config.n_envs)]
+    use_subproc = config.vec_env == "subproc" or (config.vec_env == "auto" and config.n_envs > 1)
+    venv: VecEnv = SubprocVecEnv(builders) if use_subproc else DummyVecEnv(builders)
+    if config.seed is not None:
+        # tetris-gymnasium treats seed 0 as "no seed", so shift by one.
+        venv.seed(config.seed + 1)
+    return VecMonitor(venv)
+
+
+def policy_for(config: Config) -> tuple[Any, dict[str, Any]]:
+    """The policy class (or name) and its kwargs for the configured env kind."""
+    if config.env.kind == "raw":
+        return "MultiInputPolicy", {}
+    from tetris_tui.policy.placement import placement_ppo_kwargs
+
+    kwargs = dict(placement_ppo_kwargs())
+    policy = kwargs.pop("policy")
+    return policy, kwargs.get("policy_kwargs", {})
+
+
+def new_model(config: Config, venv: VecEnv) -> PPO:
+    policy, policy_kwargs = policy_for(config)
+    ppo = config.ppo
+    return PPO(
+        policy,
+        venv,
+        learning_rate=ppo.learning_rate,
+        n_steps=ppo.n_steps,
+        batch_size=ppo.batch_size,
+        n_epochs=ppo.n_epochs,
+        gamma=ppo.gamma,
+        gae_lambda=ppo.gae_lambda,
+        clip_range=ppo.clip_range,
+        ent_coef=ppo.ent_coef,
+        vf_coef=ppo.vf_coef,
+        max_grad_norm=ppo.max_grad_norm,
+        policy_kwargs=policy_kwargs,
+        seed=config.seed,
+        device=config.device,
+        verbose=0,
+    )
+
+
+def load_model(path: Any, config: Config, venv: VecEnv) -> PPO:
+    """Load a saved model onto ``venv``; SB3 checks the spaces match."""
+    return PPO.load(path, env=venv, device=config.device)

@@ -1,0 +1,106 @@
+"""``<run>/events.jsonl``: the run's history, one JSON object per line.
+
+The worker appends episodes, checkpoints and status changes; the UI reads the
+tail back when it reopens a run. Reading tolerates a torn last line (a kill
+mid-write) and never loads more than it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.protocol import LATEST, Checkpoint, Episode, Event
+
+EVENTS_FILE = "events.jsonl"
+_TAIL_BLOCK = 1 << 16
+
+
+class RunLog:
+    """Append-only writer used by the worker; line-buffered, no fsync per line."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._handle = open(run_dir / EVENTS_FILE, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+
+    def append(self, event: Event) -> None:
+        try:
+            self._handle.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+        except (OSError, ValueError):
+            pass  # history is a convenience; a full disk must not stop training
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        except OSError:
+            pass
+
+
+@dataclass
+class RunHistory:
+    """What a reopened run shows before anything is started."""
+
+    episodes: list[Episode] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    timesteps: int = 0
+
+
+def read_history(run_dir: Path, max_episodes: int = 1000) -> RunHistory:
+    """The last ``max_episodes`` games and the checkpoints of a run directory."""
+    history = RunHistory()
+    for record in _tail_records(run_dir / EVENTS_FILE, max_lines=max_episodes * 2 + 200):
+        kind = record.pop("kind", None)
+        try:
+            if kind == Episode.kind:
+                history.episodes.append(Episode(**record))
+            elif kind == Checkpoint.kind:
+                history.checkpoints.append(Checkpoint(**record))
+        except TypeError:
+            continue  # a record from another version of the protocol
+    history.episodes = history.episodes[-max_episodes:]
+    history.timesteps = _latest_timesteps(run_dir)
+    if history.episodes:
+        history.timesteps = max(history.timesteps, history.episodes[-1].timesteps)
+    return history
+
+
+def _latest_timesteps(run_dir: Path) -> int:
+    try:
+        meta = json.loads((run_dir / LATEST / "meta.json").read_text())
+        return int(meta.get("timesteps", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
+def _tail_records(path: Path, max_lines: int) -> list[dict[str, Any]]:
+    """Parse the last ``max_lines`` lines, reading backwards in blocks."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115
+    except OSError:
+        return []
+    with handle:
+        handle.seek(0, os.SEEK_END)
+        position = handle.tell()
+        data = b""
+        while position > 0 and data.count(b"\n") <= max_lines:
+            step = min(_TAIL_BLOCK, position)
+            position -= step
+            handle.seek(position)
+            data = handle.read(step) + data
+    lines = data.split(b"\n")
+    if position > 0:
+        lines = lines[1:]  # the first line is probably cut
+    records = []
+    for line in lines[-max_lines:]:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # torn line from a kill mid-write
+        if isinstance(record, dict):
+            records.append(record)
+    return records

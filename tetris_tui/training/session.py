@@ -1,0 +1,236 @@
+"""The UI-side handle on a training worker: start it, talk to it, end it.
+
+It owns the process and both queues. It imports no torch and no env, so the UI
+stays light; the worker imports those itself after it is spawned.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import time
+from typing import Any
+
+from tetris_tui.config import Config
+from tetris_tui.protocol import (
+    CRASHED,
+    TERMINAL_STATES,
+    Command,
+    Event,
+    Status,
+    Stop,
+)
+from tetris_tui.training.runlock import RunLock, RunLockedError
+
+__all__ = ["TrainingSession", "RunLockedError"]
+
+# Room for bursts of games; board frames and metrics are dropped past it.
+EVENTS_MAX = 2000
+
+
+class TrainingSession:
+    """Start, command, drain and stop one worker process at a time."""
+
+    def __init__(self) -> None:
+        self._process: Any = None
+        self._events: Any = None
+        self._commands: Any = None
+        self._stop_flag: Any = None
+        self._lock: RunLock | None = None
+        self._ended = True
+        self._backlog: list[Event] = []
+        self.state = "idle"
+        self.exitcode: int | None = None
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def start(self, config: Config) -> None:
+        """Spawn the worker. Raises RunLockedError if another process trains there."""
+        if self.alive:
+            raise RuntimeError("a worker is already running")
+        self._reap()
+        lock = RunLock(config.run_dir)
+        lock.acquire()
+        context = multiprocessing.get_context("spawn")
+        self._events = context.Queue(maxsize=EVENTS_MAX)
+        self._commands = context.Queue()
+        self._stop_flag = context.Event()
+        # Imported here: naming the target loads only the light worker module.
+        from tetris_tui.training.worker import worker_entry
+
+        self._process = context.Process(
+            target=worker_entry,
+            args=(config, self._events, self._commands, self._stop_flag),
+            name="tetris-tui-worker",
+            daemon=False,  # it may start SubprocVecEnv children of its own
+        )
+        try:
+            self._process.start()
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+        self._ended = False
+        self.exitcode = None
+        self.state = "starting"
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def send(self, command: Command) -> None:
+        """Queue a command; the worker applies it at its next control tick."""
+        if not self.alive:
+            return
+        if isinstance(command, Stop):
+            self._stop_flag.set()  # fast path: seen even while the queue is busy
+        try:
+            self._commands.put_nowait(command)
+        except (ValueError, OSError, queue.Full):
+            pass
+
+    def drain(self, max_items: int = 500) -> list[Event]:
+        """Whatever events are waiting, up to ``max_items``; never blocks.
+
+        A worker that died without a final status (SIGKILL, OOM) yields a
+        ``crashed`` status here, once, as soon as its queue is empty.
+        """
+        out = self._backlog[:max_items]
+        del self._backlog[: len(out)]
+        if self._events is None:
+            return out
+        while len(out) < max_items:
+            try:
+                event = self._events.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                break
+            self._track(event)
+            out.append(event)
+        if len(out) < max_items and not self._ended and not self.alive:
+            out.extend(self._on_exit())
+        return out
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the worker to save and exit; escalate to terminate, then kill.
+
+        The queue is drained while waiting (a worker blocked on a full queue
+        never exits); drained events are kept for the next ``drain``.
+        """
+        if self._process is None:
+            return
+        if self.alive:
+            self.send(Stop())
+            deadline = time.monotonic() + timeout
+            while self.alive and time.monotonic() < deadline:
+                self._backlog.extend(self._drain_raw())
+                self._process.join(0.05)
+            for escalate, grace in ((self._process.terminate, 3.0), (self._process.kill, 3.0)):
+                if not self.alive:
+                    break
+                escalate()
+                self._process.join(grace)
+                self._backlog.extend(self._drain_raw())
+        self._backlog.extend(self._drain_raw())
+        if not self._ended:
+            self._backlog.extend(self._on_exit())
+
+    def request_stop(self) -> None:
+        """Non-blocking stop: the worker saves and exits; ``drain`` reports the end."""
+        self.send(Stop())
+
+    # -- internals -------------------------------------------------------------------
+
+    def _drain_raw(self) -> list[Event]:
+        events = []
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                return events
+            self._track(event)
+            events.append(event)
+
+    def _track(self, event: Event) -> None:
+        if isinstance(event, Status):
+            self.state = event.state
+
+    def _on_exit(self) -> list[Event]:
+        """The worker is gone: free the lock and say how it ended, if it did not."""
+        self._process.join(1.0)
+        self.exitcode = self._process.exitcode
+        self._ended = True
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        if self.state in TERMINAL_STATES:
+            return []
+        self.state = CRASHED
+        return [Status(CRASHED, 0, f"worker died without a word ({_describe(self.exitcode)})")]
+
+    def _reap(self) -> None:
+        """Forget a finished worker and its queues before starting another."""
+        if self._process is not None:
+            self._process.join(0)
+            if self._process.exitcode is not None:
+                self._process.close()
+        for q in (self._events, self._commands):
+            if q is not None:
+                q.close()
+                q.join_thread()
+        self._process = None
+        self._events = None
+        self._commands = None
+
+    def __del__(self) -> None:
+        # A dropped session must not leave a worker behind.
+        try:
+            if self.alive:
+                self.stop(timeout=5.0)
+            elif self._lock is not None:
+                self._lock.release()
+        except Exception:  # noqa: BLE001 - nothing useful to do at interpreter exit
+            pass
+
+
+def _describe(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "exit code unknown"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def worker_pids(session: TrainingSession) -> list[int]:
+    """The worker and every process below it (for tests and clean-up checks)."""
+    root = session.pid
+    if root is None:
+        return []
+    return [root, *_descendants(root)]
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found

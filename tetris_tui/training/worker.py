@@ -1,0 +1,219 @@
+"""The training worker process: builds env and PPO, trains, reports, obeys.
+
+``worker_entry`` is the spawn target. Module level imports stay light so the UI
+process can name this function without importing torch; the heavy imports
+happen inside the worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.config import Config
+from tetris_tui.protocol import (
+    BEST,
+    CRASHED,
+    FINAL,
+    FINISHED,
+    LATEST,
+    STARTING,
+    STOPPED,
+    Error,
+    Info,
+    Status,
+    Warning,
+)
+from tetris_tui.training.reporter import EventSink
+
+LOG_FILE = "worker.log"
+
+
+def worker_entry(config: Config, events: Any, commands: Any, stop_flag: Any) -> None:
+    """Run one training session; always ends with a terminal Status event."""
+    _detach_from_terminal()
+    log_problem = _redirect_output(config.run_dir / LOG_FILE)
+    ui_gone = threading.Event()
+    _watch_parent(ui_gone, stop_flag)
+    _install_signal_handlers(stop_flag)
+    from tetris_tui.training.runlog import RunLog
+
+    try:
+        runlog: RunLog | None = RunLog(config.run_dir)
+    except OSError:
+        runlog = None
+    sink = EventSink(events, runlog, ui_gone)
+    _forward_warnings(sink)
+    sink.send(Status(STARTING, 0))
+    if log_problem:
+        sink.send(Warning(log_problem))
+    try:
+        state, timesteps, message = Trainer(config, sink, commands, stop_flag).run()
+        sink.send(Status(state, timesteps, message))
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI
+        sink.send(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        sink.send(Status(CRASHED, 0, f"{type(exc).__name__}: {exc}"))
+    finally:
+        sink.close()
+
+
+class Trainer:
+    """One session of training: load or create the model, learn, save."""
+
+    def __init__(self, config: Config, sink: EventSink, commands: Any, stop_flag: Any) -> None:
+        self.config = config
+        self.sink = sink
+        self.commands = commands
+        self.stop_flag = stop_flag
+
+    def run(self) -> tuple[str, int, str]:
+        from tetris_tui.training.callback import ReportingCallback
+        from tetris_tui.training.game_stats import RollingGames
+        from tetris_tui.training.model_factory import build_vec_env
+        from tetris_tui.training.saver import CheckpointWriter
+
+        config = self.config
+        venv = build_vec_env(config)
+        try:
+            model, meta = self._load_or_create(venv)
+            games = RollingGames(int(meta.get("episodes", 0)), self._previous_best())
+            writer = CheckpointWriter(config, self.sink, games)
+            evaluator = self._evaluator(writer) if config.eval_every else None
+            callback = ReportingCallback(
+                config, self.sink, self.commands, self.stop_flag, games, writer, evaluator
+            )
+            remaining = config.total_timesteps - model.num_timesteps
+            if remaining > 0 and not self.stop_flag.is_set():
+                model.learn(remaining, callback=callback, reset_num_timesteps=False)
+            timesteps = int(model.num_timesteps)
+            if callback.stop_requested and not callback.target_reached:
+                writer.save(model, LATEST)
+                return STOPPED, timesteps, "stopped"
+            writer.save(model, LATEST)
+            writer.save(model, FINAL)
+            if callback.target_reached:
+                return FINISHED, timesteps, f"target of {config.target_lines:g} lines/game reached"
+            return FINISHED, timesteps, f"reached {config.total_timesteps:,} timesteps"
+        finally:
+            _close_quietly(venv)
+
+    def _load_or_create(self, venv: Any) -> tuple[Any, dict[str, Any]]:
+        """Resume from ``latest`` when it loads; move a damaged one aside and start fresh."""
+        from tetris_tui.training.checkpoints import MODEL_FILE, quarantine, read_meta
+        from tetris_tui.training.model_factory import load_model, new_model
+
+        latest = self.config.run_dir / LATEST
+        if not (latest / MODEL_FILE).exists():
+            return new_model(self.config, venv), {}
+        try:
+            meta = read_meta(latest)
+            trained_on = meta.get("config", {}).get("env", {}).get("kind")
+            if trained_on and trained_on != self.config.env.kind:
+                raise ValueError(f"trained on env {trained_on!r}, not {self.config.env.kind!r}")
+            model = load_model(latest / MODEL_FILE, self.config, venv)
+        except Exception as exc:  # noqa: BLE001 - any unloadable checkpoint is handled the same
+            reason = _one_line(exc)
+            moved = quarantine(latest, reason)
+            self.sink.send(
+                Warning(
+                    f"{latest / MODEL_FILE} could not be loaded ({reason}); "
+                    f"moved aside to {moved.name}, starting fresh"
+                )
+            )
+            return new_model(self.config, venv), {}
+        self.sink.send(Info(f"resuming from {latest} at {model.num_timesteps:,} timesteps"))
+        return model, meta
+
+    def _previous_best(self) -> float | None:
+        from tetris_tui.training.checkpoints import CheckpointError, read_meta
+
+        try:
+            value = read_meta(self.config.run_dir / BEST).get("best_lines_mean")
+        except CheckpointError:
+            return None
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def _evaluator(self, writer: Any) -> Any:
+        from tetris_tui.training.periodic_eval import PeriodicEvaluator
+
+        return PeriodicEvaluator(self.config, writer)
+
+
+def _detach_from_terminal() -> None:
+    """Own session: Ctrl+C and hang-ups reach the parent, which stops us cleanly."""
+    try:
+        os.setsid()
+    except OSError:
+        pass
+
+
+def _redirect_output(log_path: Path) -> str:
+    """Send fds 1 and 2 (ours and every library's) to the log file, never the terminal."""
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        problem = ""
+    except OSError as exc:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        problem = f"cannot write {log_path} ({exc.strerror}); worker output is discarded"
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    return problem
+
+
+def _watch_parent(ui_gone: threading.Event, stop_flag: Any) -> None:
+    """When the UI process dies (kill, hang-up), save and exit on our own."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        ui_gone.set()
+        stop_flag.set()
+
+    threading.Thread(target=wait, name="parent-watchdog", daemon=True).start()
+
+
+def _install_signal_handlers(stop_flag: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop_flag.set())
+
+
+def _forward_warnings(sink: EventSink) -> None:
+    """Library warnings still go to the log, and each distinct one once to the UI."""
+    seen: set[str] = set()
+    original = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
+        original(message, category, filename, lineno, *args)
+        text = f"{category.__name__}: {message}".splitlines()[0][:200]
+        if text not in seen and len(seen) < 100:
+            seen.add(text)
+            sink.send(Warning(text))
+
+    warnings.showwarning = show
+
+
+def _close_quietly(venv: Any) -> None:
+    try:
+        venv.close()
+    except Exception:  # noqa: BLE001 - closing a broken env must not hide the real error
+        pass
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
