@@ -7,6 +7,7 @@ mid-write) and never loads more than it needs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -33,10 +34,8 @@ class RunLog:
             pass  # history is a convenience; a full disk must not stop training
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._handle.close()
-        except OSError:
-            pass
 
 
 @dataclass

@@ -6,6 +6,7 @@ stays light; the worker imports those itself after it is spawned.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -90,10 +91,8 @@ class TrainingSession:
             return
         if isinstance(command, Stop):
             self._stop_flag.set()  # fast path: seen even while the queue is busy
-        try:
+        with contextlib.suppress(ValueError, OSError, queue.Full):
             self._commands.put_nowait(command)
-        except (ValueError, OSError, queue.Full):
-            pass
 
     def drain(self, max_items: int = 500) -> list[Event]:
         """Whatever events are waiting, up to ``max_items``; never blocks.

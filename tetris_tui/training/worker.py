@@ -7,6 +7,7 @@ happen inside the worker.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -149,10 +150,8 @@ class Trainer:
 
 def _detach_from_terminal() -> None:
     """Own session: Ctrl+C and hang-ups reach the parent, which stops us cleanly."""
-    try:
+    with contextlib.suppress(OSError):
         os.setsid()
-    except OSError:
-        pass
 
 
 def _redirect_output(log_path: Path) -> str:
