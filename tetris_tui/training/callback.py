@@ -221,6 +221,7 @@ class ReportingCallback(BaseCallback):
     def _wait_while_paused(self) -> None:
         """Hold training until resume or stop, still obeying every other command."""
         self.sink.send(Status(PAUSED, self.num_timesteps))
+        self._rate_mark = (time.monotonic(), self.num_timesteps)
         while self.paused and not self.stop_requested:
             self._apply_commands(block=0.1)
             if self.stop_flag.is_set():

@@ -174,6 +174,9 @@ class TrainingSession:
 
     def _reap(self) -> None:
         """Forget a finished worker and its queues before starting another."""
+        if self._process is not None and not self._ended:
+            self._backlog.extend(self._drain_raw())
+            self._backlog.extend(self._on_exit())
         if self._process is not None:
             self._process.join(0)
             if self._process.exitcode is not None:

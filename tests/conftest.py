@@ -1,0 +1,64 @@
+"""Shared fixtures: small, fast, real training configs and event helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tetris_tui.config import Config, EnvConfig, PPOConfig
+from tetris_tui.protocol import Event
+from tetris_tui.training.session import TrainingSession
+
+
+def small_config(run_dir: Path, **changes: object) -> Config:
+    """A real PPO on the real raw env, sized so a test trains in seconds."""
+    base = Config(
+        total_timesteps=100_000,
+        n_envs=1,
+        run_dir=run_dir,
+        checkpoint_every=100_000,
+        fps=30.0,
+        metrics_hz=10.0,
+        seed=1,
+        device="cpu",
+        env=EnvConfig(kind="raw"),
+        ppo=PPOConfig(n_steps=128, batch_size=64, n_epochs=2),
+    )
+    return base.replace(**changes)
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"
+
+
+def collect_until(
+    session: TrainingSession,
+    done: Callable[[list[Event]], bool],
+    timeout: float = 60.0,
+    seen: list[Event] | None = None,
+) -> list[Event]:
+    """Drain events until ``done(events)`` holds; fail the test on timeout."""
+    events = seen if seen is not None else []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events.extend(session.drain())
+        if done(events):
+            return events
+        time.sleep(0.02)
+    kinds = sorted({e.kind for e in events})
+    raise AssertionError(f"timed out after {timeout}s; saw kinds {kinds}, state {session.state}")
+
+
+def of_kind(events: list[Event], kind: type) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def session():
+    s = TrainingSession()
+    yield s
+    s.stop(timeout=10)
