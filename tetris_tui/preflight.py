@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from tetris_tui.config import Config, ConfigError
 
 
 def check_run_dir(run_dir: Path) -> None:
-    """The run directory must be a directory we can create and write."""
+    """The run directory must be a directory we can create and write into."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"checkpoints path {run_dir} is a file, not a directory")
-    probe = run_dir
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"checkpoints directory {run_dir} is not writable")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=run_dir):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"checkpoints directory {run_dir} is not writable ({reason})") from None
 
 
 def check_device(device: str) -> None:

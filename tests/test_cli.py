@@ -1,0 +1,107 @@
+"""The command line through the real program: headless runs and bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "tetris_tui"]
+FAST = ["--n-steps", "128", "--batch-size", "64", "--n-envs", "1", "--device", "cpu"]
+KNOWN_LINE = re.compile(
+    r"^(\[\w+\]|game #|games #|saved |new best|resuming|target reached|warning: |eval at |"
+    r"\s*[\d,]+ steps|SIG\w+: )"
+)
+
+
+def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_headless_run_leaves_a_loadable_final_checkpoint(tmp_path):
+    run = tmp_path / "x"
+    result = run_cli("--headless", "--total-timesteps", "4096", "--checkpoints", str(run), *FAST)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines and all(KNOWN_LINE.match(line) for line in lines), lines
+    assert any(line.startswith("[finished]") for line in lines)
+    meta = json.loads((run / "final" / "meta.json").read_text())
+    assert meta["timesteps"] >= 4096
+    records = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
+    assert any(r["kind"] == "episode" for r in records)
+    check = (
+        "from stable_baselines3 import PPO; import sys;"
+        f"m = PPO.load({str(run / 'final' / 'model.zip')!r}); print(m.num_timesteps)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert int(loaded.stdout.split()[-1]) >= 4096
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_headless_signal_stops_with_a_checkpoint(tmp_path, signum):
+    run = tmp_path / "sig"
+    process = subprocess.Popen(
+        [*CLI, "--headless", "--env", "raw", "--checkpoints", str(run), *FAST],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    for line in process.stdout:
+        if line.startswith("[running]") or time.monotonic() > deadline:
+            break
+    time.sleep(1.0)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "[stopped]" in out
+    assert (run / "latest" / "model.zip").is_file()
+    assert "Traceback" not in err
+
+
+BAD_OPTIONS = [
+    (["--total-timesteps", "0"], "total_timesteps must be > 0"),
+    (["--total-timesteps", "-5"], "total_timesteps must be > 0"),
+    (["--n-envs", "0"], "n_envs must be > 0"),
+    (["--device", "tpu"], "unknown device"),
+    (["--device", "cuda"], "CUDA is not available"),
+    (["--env", "nes"], "invalid choice"),
+    (["--total-timesteps", "lots"], "invalid int value"),
+    (["--no-such-option"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_OPTIONS)
+def test_bad_options_exit_2_with_one_line(tmp_path, args, message):
+    if "cuda" in args and _has_cuda():
+        pytest.skip("this machine has CUDA")
+    result = run_cli("--headless", "--checkpoints", str(tmp_path / "r"), *args, timeout=120)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_directory_that_is_a_file_or_read_only(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = run_cli("--headless", "--checkpoints", str(afile))
+    assert result.returncode == 2 and "is a file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    unwritable = Path("/proc/tetris-tui-test/run")  # no one may create files in /proc
+    result = run_cli("--headless", "--checkpoints", str(unwritable))
+    assert result.returncode == 2 and "not writable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _has_cuda() -> bool:
+    return Path("/proc/driver/nvidia").exists()
