@@ -64,8 +64,7 @@ class RollingGames:
 
     def beats_best(self) -> bool:
         mean = self.lines_mean
-        # A mean of zero lines is no model worth keeping as "best".
-        return bool(mean) and (self.best_mean is None or mean > self.best_mean)
+        return mean is not None and (self.best_mean is None or mean > self.best_mean)
 
 
 def _mean(values: deque) -> float | None:

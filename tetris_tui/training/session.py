@@ -12,6 +12,7 @@ import os
 import queue
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from tetris_tui.config import Config
@@ -48,29 +49,40 @@ class TrainingSession:
     # -- life cycle ---------------------------------------------------------------
 
     def start(self, config: Config) -> None:
-        """Spawn the worker. Raises RunLockedError if another process trains there."""
+        """Spawn a training worker. Raises RunLockedError if another process trains there."""
+        from tetris_tui.training.worker import worker_entry
+
+        lock = RunLock(config.run_dir)
+        self._spawn(worker_entry, (config,), lock)
+
+    def start_play(self, config: Config, model_dir: Path) -> None:
+        """Spawn a play worker: the saved agent plays greedy games; nothing trains."""
+        from tetris_tui.training.play_worker import play_entry
+
+        self._spawn(play_entry, (config, model_dir), None)
+
+    def _spawn(self, target: Any, args: tuple, lock: RunLock | None) -> None:
         if self.alive:
             raise RuntimeError("a worker is already running")
         self._reap()
-        lock = RunLock(config.run_dir)
-        lock.acquire()
+        if lock is not None:
+            lock.acquire()
         context = multiprocessing.get_context("spawn")
         self._events = context.Queue(maxsize=EVENTS_MAX)
         self._commands = context.Queue()
         self._stop_flag = context.Event()
-        # Imported here: naming the target loads only the light worker module.
-        from tetris_tui.training.worker import worker_entry
-
+        # The target's module is light: the worker imports torch after the spawn.
         self._process = context.Process(
-            target=worker_entry,
-            args=(config, self._events, self._commands, self._stop_flag),
+            target=target,
+            args=(*args, self._events, self._commands, self._stop_flag),
             name="tetris-tui-worker",
             daemon=False,  # it may start SubprocVecEnv children of its own
         )
         try:
             self._process.start()
         except BaseException:
-            lock.release()
+            if lock is not None:
+                lock.release()
             raise
         self._lock = lock
         self._ended = False

@@ -1,0 +1,139 @@
+"""The play worker: a saved agent plays greedy games at a watchable speed.
+
+Same process model and events as training (board frames, games, status), but
+nothing learns and nothing is written to the run directory, so it needs no
+lock and can run beside a training run.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.config import Config
+from tetris_tui.protocol import (
+    CRASHED,
+    PAUSED,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    Board,
+    Error,
+    Info,
+    Pause,
+    Resume,
+    SetSpeed,
+    SetWatch,
+    Status,
+    Stop,
+)
+from tetris_tui.training.reporter import EventSink
+from tetris_tui.training.worker import (
+    LOG_FILE,
+    _detach_from_terminal,
+    _install_signal_handlers,
+    _redirect_output,
+    _watch_parent,
+)
+
+# Default pause between two moves so a person can follow the game.
+PLAY_DELAY = 0.15
+
+
+def play_entry(config: Config, model_dir: Path, events: Any, commands: Any, stop_flag: Any) -> None:
+    """Play games with the model in ``model_dir`` until stopped."""
+    _detach_from_terminal()
+    _redirect_output(config.run_dir / LOG_FILE)
+    ui_gone = threading.Event()
+    _watch_parent(ui_gone, stop_flag)
+    _install_signal_handlers(stop_flag)
+    sink = EventSink(events, None, ui_gone)
+    sink.send(Status(STARTING, 0))
+    try:
+        Player(config, model_dir, sink, commands, stop_flag).run()
+        sink.send(Status(STOPPED, 0))
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI
+        sink.send(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        sink.send(Status(CRASHED, 0, f"{type(exc).__name__}: {exc}"))
+    finally:
+        sink.close()
+
+
+class Player:
+    """Greedy play loop that obeys pause, speed, watch and stop."""
+
+    def __init__(
+        self, config: Config, model_dir: Path, sink: EventSink, commands: Any, stop_flag: Any
+    ) -> None:
+        self.config = config
+        self.model_dir = model_dir
+        self.sink = sink
+        self.commands = commands
+        self.stop_flag = stop_flag
+        self.delay = config.step_delay or PLAY_DELAY
+        self.watch = True
+        self.paused = False
+        self.stopped = False
+
+    def run(self) -> None:
+        from tetris_tui.envs import make_env
+        from tetris_tui.training.game_stats import RollingGames
+        from tetris_tui.training.model_loading import load_for_play
+
+        model, env_config = load_for_play(self.model_dir, self.config.device)
+        env = make_env(env_config.__class__(**{**env_config.__dict__, "max_pieces": 10_000}))
+        seed = None if self.config.seed is None else self.config.seed + 1
+        obs, _ = env.reset(seed=seed)
+        games = RollingGames()
+        self.sink.send(Info(f"playing {self.model_dir} (greedy, no training)"))
+        self.sink.send(Status(RUNNING, 0))
+        steps, started = 0, time.time()
+        next_frame = 0.0
+        frame_interval = 1.0 / max(self.config.fps, 1.0)
+        while not self._should_stop():
+            self._obey()
+            if self.paused:
+                continue
+            action, _ = model.predict(obs, deterministic=True)
+            obs, _, terminated, truncated, info = env.step(int(action))
+            steps += 1
+            now = time.monotonic()
+            if self.watch and (now >= next_frame or self.delay > 0):
+                next_frame = now + frame_interval
+                self.sink.send(Board(timesteps=steps, **env.board_frame()))
+            if terminated or truncated:
+                self.sink.send(games.add(info["game"], steps, 0, started))
+                started = time.time()
+                obs, _ = env.reset()
+            if self.delay > 0:
+                time.sleep(self.delay)
+        env.close()
+
+    def _should_stop(self) -> bool:
+        return self.stopped or self.stop_flag.is_set()
+
+    def _obey(self) -> None:
+        """Apply queued commands; while paused, wait for one (stop still works)."""
+        block = 0.1 if self.paused else 0.0
+        while True:
+            try:
+                command = self.commands.get(timeout=block) if block else self.commands.get_nowait()
+            except (queue.Empty, OSError, EOFError, ValueError):
+                return
+            block = 0.0
+            if isinstance(command, Stop):
+                self.stopped = True
+            elif isinstance(command, Pause) and not self.paused:
+                self.paused = True
+                self.sink.send(Status(PAUSED, 0))
+            elif isinstance(command, Resume) and self.paused:
+                self.paused = False
+                self.sink.send(Status(RUNNING, 0))
+            elif isinstance(command, SetSpeed):
+                self.delay = max(0.0, float(command.delay))
+            elif isinstance(command, SetWatch):
+                self.watch = bool(command.on)
