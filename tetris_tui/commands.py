@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from tetris_tui.cli import _OneLineParser, add_run_dir_option, fail
 from tetris_tui.config import Config, ConfigError
+from tetris_tui.model_table import SORT_KEYS, format_table
 from tetris_tui.training.checkpoints import (
     BEST,
     LATEST,
     CheckpointError,
-    CheckpointInfo,
     list_checkpoints,
     resolve_model,
 )
-
-SORT_KEYS = {
-    "name": lambda row: row.name,
-    "timesteps": lambda row: -row.timesteps,
-    "best": lambda row: -(row.best_lines or 0.0),
-    "mean": lambda row: -(row.lines_mean or 0.0),
-    "saved": lambda row: -(row.saved_at or 0.0),
-}
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -46,36 +37,6 @@ def models_command(argv: list[str]) -> int:
         rows.sort(key=SORT_KEYS[args.sort])
     print(format_table(rows) if rows else f"no models in {args.checkpoints}")
     return 0
-
-
-def table_cells(row: CheckpointInfo) -> list[str]:
-    """One models-table row as text; shared by the CLI and the models screen."""
-    saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.saved_at)) if row.saved_at else "-"
-    return [
-        row.name,
-        f"{row.timesteps:,}",
-        f"{row.episodes:,}",
-        _num(row.best_lines),
-        _num(row.lines_mean),
-        saved,
-        row.env_kind if row.ok else f"damaged: {row.problem}",
-    ]
-
-
-TABLE_HEADERS = ["model", "timesteps", "games", "best lines", "mean lines", "saved", "env"]
-
-
-def format_table(rows: list[CheckpointInfo]) -> str:
-    cells = [TABLE_HEADERS] + [table_cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(TABLE_HEADERS))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in cells
-    )
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
 
 
 # -- play --------------------------------------------------------------------------
