@@ -150,6 +150,10 @@ class ModelsScreen(ModalScreen[ModelsRequest | None]):
         self.refresh_rows()
         self.say(f"sorted by {self.sort_key}")
 
+    @on(DataTable.RowSelected)
+    def _row_chosen(self) -> None:
+        self.action_play()
+
     def action_play(self) -> None:
         row = self.selected()
         if row is None or not row.ok:
