@@ -30,7 +30,13 @@ def test_worker_output_goes_to_the_log_not_the_terminal(tmp_path, capfd):
     out, err = capfd.readouterr()
     assert "worker" not in out + err and "subprocess" not in out + err
     text = log.read_text()
-    for line in ("python print", "python stderr", "raw fd 1", "subprocess echo", "subprocess stderr"):
+    for line in (
+        "python print",
+        "python stderr",
+        "raw fd 1",
+        "subprocess echo",
+        "subprocess stderr",
+    ):
         assert line in text
 
 
@@ -40,5 +46,7 @@ def test_cli_import_stays_light():
         "heavy = [m for m in ('torch', 'stable_baselines3', 'tetris_gymnasium', 'jax')"
         " if m in sys.modules]; print(heavy)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
