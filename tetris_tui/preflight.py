@@ -39,5 +39,5 @@ def check_device(device: str) -> None:
 
 
 def preflight(config: Config) -> None:
-    check_run_dir(config.run_dir)
     check_device(config.device)
+    check_run_dir(config.run_dir)

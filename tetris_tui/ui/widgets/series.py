@@ -23,7 +23,7 @@ def finite(value: object) -> float | None:
 
 
 def fmt_num(value: float | None, digits: int = 3) -> str:
-    """A short human number: ``12``, ``1.94``, ``0.0123``, ``12.3k``, ``4.5M``; ``–`` when missing."""
+    """A short number: ``12``, ``1.94``, ``0.0123``, ``12.3k``, ``4.5M``; ``–`` if missing."""
     value = finite(value)
     if value is None:
         return "–"
