@@ -70,7 +70,9 @@ class FakeSession:
         if self._alive:
             self._finish()
 
-    def crash(self, message: str = "boom", traceback: str = "Traceback...\nValueError: boom") -> None:
+    def crash(
+        self, message: str = "boom", traceback: str = "Traceback...\nValueError: boom"
+    ) -> None:
         self.push(p.Error(message, traceback), p.Status(p.CRASHED, self.timesteps, message))
         self._alive = False
 
@@ -96,10 +98,20 @@ def fixed_board() -> p.Board:
     ]
     codes = {".": 0, "I": 2, "O": 3, "T": 4, "S": 5, "Z": 6, "J": 7, "L": 8}
     cells = bytes(codes[c] for row in rows for c in row)
-    highlight = bytes(1 if (r, c) in {(12, 4), (13, 3), (13, 4), (13, 5)} else 0
-                      for r in range(20) for c in range(10))
-    return p.Board(cells, next_pieces=(2, 3, 6, 5), hold=7, lines=12, pieces=47,
-                   highlight=highlight, timesteps=12_288)
+    highlight = bytes(
+        1 if (r, c) in {(12, 4), (13, 3), (13, 4), (13, 5)} else 0
+        for r in range(20)
+        for c in range(10)
+    )
+    return p.Board(
+        cells,
+        next_pieces=(2, 3, 6, 5),
+        hold=7,
+        lines=12,
+        pieces=47,
+        highlight=highlight,
+        timesteps=12_288,
+    )
 
 
 def fixed_episodes(n: int = 30) -> list[p.Episode]:
@@ -243,3 +255,55 @@ def real_config(run_dir: Path, **changes: object) -> Config:
         ppo=PPOConfig(n_steps=128, batch_size=64, n_epochs=2),
     )
     return base.replace(**changes)
+
+
+class WidgetHost(App[None]):
+    """Hosts one widget alone, for widget tests and the board snapshot."""
+
+    CSS = "Screen { background: $background; }"
+
+    def __init__(self, widget: object) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self):  # type: ignore[override]
+        yield self.widget
+
+
+def child_pids(root: int | None = None) -> list[int]:
+    """Live (non-zombie) descendants of ``root`` (default: this process), from /proc.
+
+    multiprocessing's resource tracker is left out: it is a helper that lives as
+    long as this interpreter by design, not something the app started.
+    """
+    from multiprocessing import resource_tracker
+
+    root = os.getpid() if root is None else root
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child != tracker:
+                found.append(child)
+                stack.append(child)
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -7,6 +7,7 @@ before any process is started.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +27,17 @@ class _OneLineParser(argparse.ArgumentParser):
 def fail(message: str) -> NoReturn:
     print(f"tetris-tui: error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
+
+
+def finite_float(text: str) -> float:
+    """A float option's type: ``nan`` and ``inf`` would slip past every range check."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def add_run_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +92,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--target-lines",
-        type=float,
+        type=finite_float,
         default=None,
         metavar="N",
         help="stop once mean lines/game over the last 100 games reaches N",
@@ -101,22 +113,22 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         help="end a training game after N pieces (0 = never)",
     )
     ppo = parser.add_argument_group("PPO")
-    ppo.add_argument("--learning-rate", type=float, default=defaults.ppo.learning_rate)
+    ppo.add_argument("--learning-rate", type=finite_float, default=defaults.ppo.learning_rate)
     ppo.add_argument("--n-steps", type=int, default=defaults.ppo.n_steps)
     ppo.add_argument("--batch-size", type=int, default=defaults.ppo.batch_size)
     ppo.add_argument("--n-epochs", type=int, default=defaults.ppo.n_epochs)
-    ppo.add_argument("--ent-coef", type=float, default=defaults.ppo.ent_coef)
-    ppo.add_argument("--gamma", type=float, default=defaults.ppo.gamma)
+    ppo.add_argument("--ent-coef", type=finite_float, default=defaults.ppo.ent_coef)
+    ppo.add_argument("--gamma", type=finite_float, default=defaults.ppo.gamma)
     view = parser.add_argument_group("watching")
     view.add_argument(
         "--fps",
-        type=float,
+        type=finite_float,
         default=defaults.fps,
         help=f"board frames per second (default {defaults.fps:g}; 0 = off)",
     )
     view.add_argument(
         "--step-delay",
-        type=float,
+        type=finite_float,
         default=defaults.step_delay,
         metavar="SECONDS",
         help="pause after each step, to watch slowly (default 0)",

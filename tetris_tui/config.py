@@ -61,13 +61,13 @@ class EnvConfig:
 
     kind: str = "placement"
     # Reward per placed piece that does not end the game (survival shaping).
-    reward_alive: float = 1.0
+    reward_alive: float = 0.1
     # Reward per cleared line, and the bonus factor for multi-line clears:
     # reward = reward_line * lines + reward_multi * (lines**2 - lines).
-    reward_line: float = 10.0
+    reward_line: float = 1.0
     reward_multi: float = 0.0
     # Reward added on the step that ends the game.
-    reward_game_over: float = -10.0
+    reward_game_over: float = -1.0
     # Cap on pieces per game (0 = none): keeps games finite once the agent is good.
     max_pieces: int = 0
 

@@ -1,7 +1,9 @@
 """``tetris-tui --headless``: the same worker and session, printing progress lines.
 
 SIGINT, SIGTERM and SIGHUP ask the worker to save ``latest`` and exit; a second
-Ctrl+C while stopping is ignored so the save is never cut short.
+Ctrl+C while stopping is ignored so the save is never cut short. Once the
+terminal is gone, writes to it fail (EIO): printing then stops quietly, and the
+run still stops cleanly.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from tetris_tui.config import Config
@@ -26,6 +29,7 @@ from tetris_tui.protocol import (
     Warning,
 )
 from tetris_tui.training.session import RunLockedError, TrainingSession
+from tetris_tui.training.worker import LOG_FILE
 
 POLL_SECONDS = 0.05
 # More games than this per second are summarised in one line.
@@ -35,8 +39,11 @@ GAMES_PER_LINE = 5
 class ProgressPrinter:
     """Short human lines: at most one metrics line a second, games batched."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, log_path: Path | None = None) -> None:
         self.out = out
+        self.log_path = log_path
+        # Set once the output is gone (terminal hung up, pipe closed).
+        self.broken = False
         self._next_metrics = 0.0
         self._games: list[Episode] = []
         self._next_games = 0.0
@@ -63,7 +70,8 @@ class ProgressPrinter:
             prefix = "warning: " if isinstance(event, Warning) else ""
             self._print(prefix + event.text)
         elif isinstance(event, Error):
-            self._print(f"error: {event.message}")
+            where = f" (traceback in {self.log_path})" if self.log_path else ""
+            self._print(f"error: {event.message}{where}")
 
     def flush_games(self, now: float, force: bool = False) -> None:
         if not self._games or (now < self._next_games and not force):
@@ -83,8 +91,17 @@ class ProgressPrinter:
             f"mean lines {sum(lines) / len(lines):.2f}  max {max(lines)}"
         )
 
+    def say(self, text: str) -> None:
+        """One line of our own (not from an event)."""
+        self._print(text)
+
     def _print(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        if self.broken:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except (OSError, ValueError):
+            self.broken = True  # nobody is reading any more; training still ends cleanly
 
 
 def _metrics_line(event: Metrics) -> str:
@@ -111,14 +128,14 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
     except RunLockedError as exc:
         print(f"tetris-tui: error: {exc}", file=sys.stderr)
         return 2
-    printer = ProgressPrinter(out)
+    printer = ProgressPrinter(out, config.run_dir / LOG_FILE)
     stopping = False
 
     def on_signal(signum: int, _frame: Any) -> None:
         nonlocal stopping
         if not stopping:
             stopping = True
-            print(f"{signal.Signals(signum).name}: saving and stopping…", file=out, flush=True)
+            printer.say(f"{signal.Signals(signum).name}: saving and stopping…")
             session.request_stop()
 
     previous = {

@@ -38,6 +38,16 @@ def check_device(device: str) -> None:
         raise ConfigError("--device cuda: torch failed to import; see `python -c 'import torch'`")
 
 
+def check_ppo_sizes(config: Config) -> None:
+    """Sizes stable-baselines3 would only reject (with an assertion) inside the worker."""
+    rollout = config.ppo.n_steps * config.n_envs
+    if rollout < 2:
+        raise ConfigError(f"n_steps x n_envs must be at least 2, got {rollout}")
+    if config.ppo.batch_size < 2:
+        raise ConfigError(f"batch_size must be at least 2, got {config.ppo.batch_size}")
+
+
 def preflight(config: Config) -> None:
+    check_ppo_sizes(config)
     check_device(config.device)
     check_run_dir(config.run_dir)

@@ -274,3 +274,16 @@ class ReportingCallback(BaseCallback):
             )
         )
         self._pending_train = {}
+
+
+class FaultCallback(BaseCallback):
+    """Test-only: raises inside ``learn()`` at a given timestep (see ``faults``)."""
+
+    def __init__(self, at_step: int) -> None:
+        super().__init__(verbose=0)
+        self.at_step = at_step
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.at_step:
+            raise RuntimeError(f"injected fault at timestep {self.num_timesteps}")
+        return True

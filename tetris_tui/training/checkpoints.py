@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui.protocol import BEST, FINAL, LATEST
-from tetris_tui.training.atomic import atomic_write_bytes, atomic_write_json
+from tetris_tui.training import faults
+from tetris_tui.training.atomic import (
+    atomic_write_bytes,
+    atomic_write_json,
+)
+from tetris_tui.training.atomic import (
+    remove_stale_temp_files as _remove_temp_files,
+)
 
 MODEL_FILE = "model.zip"
 META_FILE = "meta.json"
@@ -57,6 +64,7 @@ def save_checkpoint(model: Any, run_dir: Path, which: str, meta: dict[str, Any])
     leaves a half-written file where the old one was.
     """
     directory = checkpoint_dir(run_dir, which)
+    faults.check_save(directory / MODEL_FILE)
     buffer = io.BytesIO()
     model.save(buffer)
     path = directory / MODEL_FILE
@@ -90,6 +98,23 @@ def quarantine(directory: Path, reason: str) -> Path:
     directory.rename(target)
     (target / "WHY.txt").write_text(reason + "\n")
     return target
+
+
+def remove_stale_temp_files(run_dir: Path) -> list[Path]:
+    """Temp files of writers killed mid-save, in every checkpoint directory, deleted.
+
+    They are never mistaken for checkpoints (those are ``model.zip`` and
+    ``meta.json`` only), but each can be as big as a model. Call it before this
+    process writes any checkpoint.
+    """
+    directories = [run_dir, *(run_dir / name for name in BUILTIN)]
+    slots = run_dir / SLOTS_DIR
+    if slots.is_dir():
+        directories += [p for p in slots.iterdir() if p.is_dir()]
+    removed: list[Path] = []
+    for directory in directories:
+        removed += _remove_temp_files(directory)
+    return removed
 
 
 def package_versions() -> dict[str, str]:

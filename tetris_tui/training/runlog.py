@@ -25,17 +25,38 @@ class RunLog:
 
     def __init__(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        self._handle = open(run_dir / EVENTS_FILE, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        path = run_dir / EVENTS_FILE
+        torn = _ends_torn(path)
+        self._handle = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        if torn:
+            # A kill mid-write left half a line: end it, or our first record joins it.
+            self._write("\n")
 
     def append(self, event: Event) -> None:
+        self._write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+
+    def _write(self, text: str) -> None:
         try:
-            self._handle.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+            self._handle.write(text)
         except (OSError, ValueError):
             pass  # history is a convenience; a full disk must not stop training
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._handle.close()
+
+
+def _ends_torn(path: Path) -> bool:
+    """Whether the file is non-empty and its last line has no newline."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
 
 
 @dataclass

@@ -45,7 +45,19 @@ def worker_entry(config: Config, events: Any, commands: Any, stop_flag: Any) -> 
     ui_gone = threading.Event()
     _watch_parent(ui_gone, stop_flag)
     _install_signal_handlers(stop_flag)
+    from tetris_tui.training.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
     from tetris_tui.training.runlog import RunLog
+
+    # Held for the worker's whole life, so a run whose app died while this worker
+    # still saves is refused to a new app (the app's own lock died with it).
+    worker_lock = RunLock(config.run_dir, WORKER_LOCK_FILE)
+    try:
+        worker_lock.acquire()
+    except (RunLockedError, OSError) as exc:
+        with contextlib.suppress(Exception):
+            events.put(Error(f"{type(exc).__name__}: {exc}"), timeout=5)
+            events.put(Status(CRASHED, 0, str(exc)), timeout=5)
+        return
 
     try:
         runlog: RunLog | None = RunLog(config.run_dir)
@@ -60,10 +72,14 @@ def worker_entry(config: Config, events: Any, commands: Any, stop_flag: Any) -> 
         state, timesteps, message = Trainer(config, sink, commands, stop_flag).run()
         sink.send(Status(state, timesteps, message))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI
-        sink.send(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        text = traceback.format_exc()
+        with contextlib.suppress(Exception):
+            print(text, file=sys.stderr, flush=True)  # worker.log keeps it too
+        sink.send(Error(f"{type(exc).__name__}: {exc}", text))
         sink.send(Status(CRASHED, 0, f"{type(exc).__name__}: {exc}"))
     finally:
         sink.close()
+        worker_lock.release()
 
 
 class Trainer:
@@ -76,27 +92,40 @@ class Trainer:
         self.stop_flag = stop_flag
 
     def run(self) -> tuple[str, int, str]:
-        from tetris_tui.training.callback import ReportingCallback
+        from tetris_tui.training import faults
+        from tetris_tui.training.callback import FaultCallback, ReportingCallback
+        from tetris_tui.training.checkpoints import remove_stale_temp_files
         from tetris_tui.training.game_stats import RollingGames
         from tetris_tui.training.model_factory import build_vec_env
         from tetris_tui.training.saver import CheckpointWriter
 
         config = self.config
+        # Temp files of a worker killed mid-save: never loaded, but they take space.
+        remove_stale_temp_files(config.run_dir)
+        fault_step = faults.raise_at_step()
         venv = build_vec_env(config)
         try:
             model, meta = self._load_or_create(venv)
-            games = RollingGames(int(meta.get("episodes", 0)), self._previous_best())
+            games = RollingGames(_count(meta.get("episodes")), self._previous_best())
             writer = CheckpointWriter(config, self.sink, games)
             evaluator = self._evaluator(writer) if config.eval_every else None
             callback = ReportingCallback(
                 config, self.sink, self.commands, self.stop_flag, games, writer, evaluator
             )
-            remaining = config.total_timesteps - model.num_timesteps
+            callbacks: Any = callback
+            if fault_step is not None:
+                callbacks = [callback, FaultCallback(fault_step)]
+            start = int(model.num_timesteps)
+            remaining = config.total_timesteps - start
             if remaining > 0 and not self.stop_flag.is_set():
-                model.learn(remaining, callback=callback, reset_num_timesteps=False)
+                model.learn(remaining, callback=callbacks, reset_num_timesteps=False)
             timesteps = int(model.num_timesteps)
-            if callback.stop_requested and not callback.target_reached:
-                writer.save(model, LATEST)
+            # A stop before learn() began (a Stop or hang-up during start-up) is a
+            # stop too, not a finished run: no ``final``, and nothing new to save.
+            stopped_early = self.stop_flag.is_set() and timesteps < config.total_timesteps
+            if (callback.stop_requested or stopped_early) and not callback.target_reached:
+                if timesteps > start or not (config.run_dir / LATEST).is_dir():
+                    writer.save(model, LATEST)
                 return STOPPED, timesteps, "stopped"
             writer.save(model, LATEST)
             writer.save(model, FINAL)
@@ -108,25 +137,35 @@ class Trainer:
 
     def _load_or_create(self, venv: Any) -> tuple[Any, dict[str, Any]]:
         """Resume from ``latest`` when it loads; move a damaged one aside and start fresh."""
-        from tetris_tui.training.checkpoints import MODEL_FILE, quarantine, read_meta
+        from tetris_tui.training.checkpoints import (
+            META_FILE,
+            MODEL_FILE,
+            quarantine,
+            read_meta,
+        )
         from tetris_tui.training.model_factory import load_model, new_model
 
         latest = self.config.run_dir / LATEST
-        if not (latest / MODEL_FILE).exists():
+        model_path = latest / MODEL_FILE
+        if not model_path.exists():
             return new_model(self.config, venv), {}
+        # Which file is at fault, for the one line the user gets.
+        culprit = latest / META_FILE
         try:
-            meta = read_meta(latest)
+            # No meta.json: a kill between the first model.zip and its meta; the model is good.
+            meta = read_meta(latest) if culprit.exists() else {}
+            culprit = model_path
             trained_on = meta.get("config", {}).get("env", {}).get("kind")
             if trained_on and trained_on != self.config.env.kind:
                 raise ValueError(f"trained on env {trained_on!r}, not {self.config.env.kind!r}")
-            model = load_model(latest / MODEL_FILE, self.config, venv)
+            model = load_model(model_path, self.config, venv)
         except Exception as exc:  # noqa: BLE001 - any unloadable checkpoint is handled the same
-            reason = _one_line(exc)
-            moved = quarantine(latest, reason)
+            reason = _one_line(exc).replace(f"{culprit}: ", "")
+            moved = quarantine(latest, f"{culprit.name}: {reason}")
             self.sink.send(
                 Warning(
-                    f"{latest / MODEL_FILE} could not be loaded ({reason}); "
-                    f"moved aside to {moved.name}, starting fresh"
+                    f"checkpoint {culprit} could not be loaded ({reason}); "
+                    f"moved aside to {moved}, starting fresh"
                 )
             )
             return new_model(self.config, venv), {}
@@ -216,3 +255,11 @@ def _close_quietly(venv: Any) -> None:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:160]
+
+
+def _count(value: Any) -> int:
+    """A count from meta.json, 0 when it is missing or not a number."""
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError, OverflowError):
+        return 0

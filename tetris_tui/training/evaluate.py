@@ -1,0 +1,100 @@
+"""Greedy evaluation games: how well does the model play when it stops exploring?
+
+Used by the learning benchmark, by ``tetris-tui play --headless`` and by periodic
+evaluation during training. Games run side by side (one env per game), so each
+step is one batched forward pass of the policy instead of ``n_games`` of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tetris_tui.config import EnvConfig
+
+
+@dataclass(frozen=True)
+class GameResult:
+    """One finished game. ``capped``: stopped at ``max_pieces`` rather than lost."""
+
+    lines: int
+    pieces: int
+    reward: float
+    capped: bool
+
+
+def play_games(
+    model: Any,
+    n_games: int,
+    env_config: EnvConfig | None = None,
+    seed: int | None = None,
+    max_pieces: int = 10_000,
+    on_step: Callable[[int, int], Any] | None = None,
+    deterministic: bool = True,
+) -> list[GameResult]:
+    """Play ``n_games`` games with ``model.predict`` and return their results in order.
+
+    ``model`` is anything with SB3's ``predict(obs, deterministic=...)`` (a PPO or a
+    policy). Game ``i`` is seeded with ``seed + i`` when ``seed`` is given (use
+    ``seed >= 1``: tetris-gymnasium treats 0 as "no seed"). ``max_pieces`` caps each
+    game (0 = no cap). ``on_step(steps, finished)`` is called after each batched
+    step; returning True stops early (unfinished games are then left out).
+    """
+    from tetris_tui.envs import make_env
+
+    config = env_config or EnvConfig()
+    envs = [make_env(config, max_pieces=max_pieces) for _ in range(n_games)]
+    obs = [env.reset(seed=None if seed is None else seed + i)[0] for i, env in enumerate(envs)]
+    results: list[GameResult | None] = [None] * n_games
+    active = list(range(n_games))
+    steps = 0
+    try:
+        while active:
+            batch = _stack([obs[i] for i in active])
+            actions, _ = model.predict(batch, deterministic=deterministic)
+            still = []
+            for i, action in zip(active, np.asarray(actions).reshape(len(active)), strict=True):
+                obs[i], _, terminated, truncated, info = envs[i].step(action)
+                if terminated or truncated:
+                    game = info["game"]
+                    results[i] = GameResult(
+                        lines=int(game["lines"]),
+                        pieces=int(game["pieces"]),
+                        reward=float(game["reward"]),
+                        capped=bool(game["capped"]),
+                    )
+                else:
+                    still.append(i)
+            active = still
+            steps += 1
+            if on_step is not None and on_step(steps, n_games - len(active)):
+                break
+    finally:
+        for env in envs:
+            env.close()
+    return [r for r in results if r is not None]
+
+
+def _stack(observations: list[Any]) -> Any:
+    """Batch observations for ``predict`` (arrays, or dicts of arrays for the raw env)."""
+    first = observations[0]
+    if isinstance(first, dict):
+        return {key: np.stack([o[key] for o in observations]) for key in first}
+    return np.stack(observations)
+
+
+def summarize(results: list[GameResult]) -> dict[str, float]:
+    """Mean, median and max lines per game, plus how many games hit the cap."""
+    lines = np.array([r.lines for r in results], dtype=np.float64)
+    if lines.size == 0:
+        return {"games": 0, "mean": 0.0, "median": 0.0, "max": 0.0, "capped": 0}
+    return {
+        "games": int(lines.size),
+        "mean": float(lines.mean()),
+        "median": float(np.median(lines)),
+        "max": float(lines.max()),
+        "capped": int(sum(r.capped for r in results)),
+    }

@@ -1,0 +1,1 @@
+"""The Textual front end. Imports nothing heavy: training runs in a worker process."""

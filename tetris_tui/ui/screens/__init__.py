@@ -1,0 +1,1 @@
+"""Modal screens of the app: key help and worker errors."""

@@ -1,0 +1,149 @@
+"""The main screen: status line, board, learning panel, episode log, footer.
+
+It routes the *view* events of a drained batch (board frames, games, metrics,
+evaluations) to its widgets and hands the *control* events (status, checkpoint,
+info, warning, error) back to the app, which owns the worker and the state.
+Games and sparklines reach the screen at most ``PANEL_HZ`` times a second;
+only the last board frame of a batch is drawn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tetris_tui import protocol as p
+from tetris_tui.ui.widgets.board import BoardView
+from tetris_tui.ui.widgets.episodes import EpisodeLog
+from tetris_tui.ui.widgets.learning import LearningPanel
+from tetris_tui.ui.widgets.series import fmt_int, fmt_num
+from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
+
+PANEL_HZ = 4.0  # episode log and sparkline repaints per second
+VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
+
+
+class MainScreen(Screen[None]):
+    """Everything a run shows; widgets are held as attributes (no queries per tick)."""
+
+    # "-tiny" is in both lists: either dimension too small shows the notice.
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (40, "-narrow"), (100, "-wide"), (140, "-xwide")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (12, "-short"), (40, "-tall")]
+
+    def __init__(self, info: StatusInfo, watching: bool) -> None:
+        super().__init__()
+        self.status_bar = StatusBar(info, id="status")
+        self.board_view = BoardView(id="board")
+        self.learning = LearningPanel(id="learning")
+        self.episode_log = EpisodeLog(id="episodes")
+        self.footer = Footer()
+        self.board_view.set_watching(watching)
+        self.timesteps = info.timesteps
+        self._pending_games: list[p.Episode] = []
+        self._panels_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield self.status_bar
+        with Horizontal(id="main"):
+            yield self.board_view
+            with Vertical(id="right"):
+                yield self.learning
+                yield self.episode_log
+        yield Static("terminal too small\nneeds at least 40x12", id="too-small")
+        yield self.footer
+
+    def on_mount(self) -> None:
+        self.board_view.border_title = "board"
+        self.board_view.border_subtitle = "env 0"
+        self.learning.border_title = "learning"
+        self.episode_log.border_title = "episodes"
+        self._layout_for(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout_for(event.size.width, event.size.height)
+
+    def _layout_for(self, width: int, height: int) -> None:
+        """Bigger cells on big terminals; a shorter footer on narrow ones.
+
+        Below 100 columns the footer leaves out ``^p palette`` (ctrl+p still works
+        and the help lists it) so that every key fits in 80 columns.
+        """
+        self.board_view.set_scale(2 if width >= 150 and height >= 46 else 1)
+        self.footer.compact = width < 80
+        self.footer.show_command_palette = width >= 100
+
+    # -- events ------------------------------------------------------------------------
+    def route(self, batch: Iterable[p.Event]) -> list[p.Event]:
+        """Apply the view events of a batch; return the others, in order, for the app."""
+        frame: p.Board | None = None
+        control: list[p.Event] = []
+        for event in batch:
+            if isinstance(event, p.Board):
+                frame = event
+            elif isinstance(event, p.Episode):
+                self._pending_games.append(event)
+                self.timesteps = max(self.timesteps, event.timesteps)
+            elif isinstance(event, p.Metrics):
+                self.timesteps = event.timesteps
+                self.learning.add_metrics(event)
+                self.status_bar.update_info(
+                    timesteps=self.timesteps,
+                    steps_per_sec=event.steps_per_sec,
+                    elapsed_s=event.elapsed_s,
+                )
+            elif isinstance(event, p.Evaluation):
+                self.learning.add_evaluation(event)
+                control.append(event)
+            else:
+                if isinstance(event, p.Status) and event.timesteps:
+                    self.timesteps = event.timesteps
+                control.append(event)
+        if frame is not None and self.board_view.watching:
+            self.board_view.show_frame(frame)
+        self.flush_panels()
+        self.status_bar.update_info(timesteps=self.timesteps)
+        return control
+
+    def flush_panels(self, force: bool = False) -> None:
+        """Games and sparklines reach the screen at most PANEL_HZ times a second.
+
+        Fast games arrive on nearly every tick; one repaint for the log and the
+        sparklines together, four times a second, costs a fraction of twenty.
+        """
+        now = time.monotonic()
+        if not force and now - self._panels_at < 1.0 / PANEL_HZ:
+            return
+        self._panels_at = now
+        if self._pending_games:
+            games, self._pending_games = self._pending_games, []
+            self.episode_log.add_episodes(games)
+            self.learning.add_episodes(games)
+        self.learning.flush(force=True)
+
+    def show_history(self, history: Any) -> bool:
+        """A reopened run's games and last checkpoint; True if there was any."""
+        games: list[p.Episode] = list(getattr(history, "episodes", []))
+        checkpoints: list[p.Checkpoint] = list(getattr(history, "checkpoints", []))
+        self.episode_log.add_episodes(games)
+        self.learning.add_episodes(games)
+        self.learning.flush(force=True)
+        if checkpoints:
+            self.show_checkpoint(checkpoints[-1])
+        self.timesteps = max(self.timesteps, int(getattr(history, "timesteps", 0) or 0))
+        self.status_bar.update_info(timesteps=self.timesteps)
+        return bool(games or self.timesteps)
+
+    def show_checkpoint(self, event: p.Checkpoint) -> str:
+        """Note the checkpoint under the learning panel; returns a line for a toast."""
+        text = f"saved {event.which} @ {fmt_int(event.timesteps)}"
+        self.learning.border_subtitle = text
+        if event.which == p.BEST and event.lines_mean is not None:
+            return f"new best model: mean {fmt_num(event.lines_mean)} lines/game"
+        return f"{text} steps"

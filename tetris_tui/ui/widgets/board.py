@@ -1,0 +1,275 @@
+"""The Tetris board: one line-rendered widget, not 200 child widgets.
+
+Each cell is two characters wide (``scale`` doubles that and the height on big
+terminals). Every piece kind has its own colour *and* its own glyph pair, so
+the board reads in NO_COLOR / monochrome terminals too. The widget is pure:
+give it a ``protocol.Board`` frame and it draws it.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tetris_tui.protocol import BOARD_COLS, BOARD_ROWS, EMPTY, PIECE_NAMES, Board
+
+# kind -> (glyph pair, base colour). Glyphs differ per kind for NO_COLOR.
+PIECES: dict[int, tuple[str, str]] = {
+    2: ("██", "#1fc8e0"),  # I cyan
+    3: ("▓▓", "#f0d22c"),  # O yellow
+    4: ("▒▒", "#a64ee6"),  # T purple
+    5: ("░░", "#46c24a"),  # S green
+    6: ("▚▚", "#e8443c"),  # Z red
+    7: ("▞▞", "#3f6ff0"),  # J blue
+    8: ("▐▌", "#f48a1e"),  # L orange
+}
+UNKNOWN_PIECE = ("╳╳", "#8a8a8a")
+
+# Preview shapes (spawn orientation) for the next / hold boxes.
+SHAPES: dict[int, tuple[str, str]] = {
+    2: ("    ", "XXXX"),
+    3: (" XX ", " XX "),
+    4: (" X  ", "XXX "),
+    5: (" XX ", "XX  "),
+    6: ("XX  ", " XX "),
+    7: ("X   ", "XXX "),
+    8: ("  X ", "XXX "),
+}
+
+SIDE_WIDTH = 10  # wall (1) + side panel (9)
+
+
+def _piece_styles(kind: int) -> tuple[str, Style, Style]:
+    """Glyph, normal style and highlight style for one kind."""
+    glyph, base = PIECES.get(kind, UNKNOWN_PIECE)
+    colour = Color.parse(base)
+    light = colour.blend(Color(255, 255, 255), 0.35)
+    normal = Style(color=light.rich_color, bgcolor=colour.rich_color)
+    bright = colour.blend(Color(255, 255, 255), 0.55)
+    highlight = Style(color="#ffffff", bgcolor=bright.rich_color, bold=True)
+    return glyph, normal, highlight
+
+
+_STYLES = {kind: _piece_styles(kind) for kind in (*PIECES, -1)}
+
+
+def piece_cell(kind: int, highlight: bool = False, width: int = 2) -> Segment:
+    """One cell of a piece as a Segment (``width`` characters)."""
+    glyph, normal, bright = _STYLES.get(kind, _STYLES[-1])
+    text = (glyph * width)[:width] if width != 2 else glyph
+    return Segment(text, bright if highlight else normal)
+
+
+class BoardView(Widget):
+    """Draws the 20x10 well, the next/hold previews and the current game's counters."""
+
+    COMPONENT_CLASSES = {
+        "board--well",
+        "board--wall",
+        "board--label",
+        "board--value",
+        "board--message",
+    }
+
+    DEFAULT_CSS = """
+    BoardView {
+        width: auto;
+        height: auto;
+        max-height: 100%;
+    }
+    BoardView > .board--well { background: $background; color: $foreground 18%; }
+    BoardView > .board--wall { color: $primary 60%; }
+    BoardView > .board--label { color: $text-muted; text-style: bold; }
+    BoardView > .board--value { color: $text; text-style: bold; }
+    BoardView > .board--message { color: $text-warning; text-style: bold; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.frame: Board | None = None
+        self.watching = True
+        self.message: str = "press s to start"
+        self.scale = 1
+        self._base_style: Style | None = None
+        self._side_cache: tuple[tuple[int, Style], list[list[Segment]]] | None = None
+
+    # -- data in -------------------------------------------------------------------
+    def show_frame(self, frame: Board) -> None:
+        """Draw this frame (the app passes only the last one of a batch).
+
+        Only the lines that differ from the previous frame are repainted: a
+        placement changes a few rows, and a full repaint at 15 frames a second
+        was most of the UI's CPU.
+        """
+        old, old_side = self.frame, self._side_cache
+        self.frame = frame
+        self._side_cache = None
+        if (
+            old is None
+            or old_side is None
+            or not self.watching
+            or len(old.cells) != len(frame.cells)
+            or not self.size
+        ):
+            self.refresh()
+            return
+        lines = self._changed_lines(old, frame, old_side[1])
+        if lines:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in sorted(lines)))
+
+    def _changed_lines(self, old: Board, new: Board, old_side: list[list[Segment]]) -> set[int]:
+        """Widget lines whose content differs between two frames."""
+        scale, height = self.scale, self.size.height
+        offset = max(0, BOARD_ROWS * scale - height)
+        lines: set[int] = set()
+        old_marks, new_marks = old.highlight or b"", new.highlight or b""
+        for row in range(BOARD_ROWS):
+            cut = slice(row * BOARD_COLS, (row + 1) * BOARD_COLS)
+            if old.cells[cut] != new.cells[cut] or old_marks[cut] != new_marks[cut]:
+                lines.update(range(row * scale - offset, (row + 1) * scale - offset))
+        side = self._side_lines(self._base_style or self.rich_style)
+        for y in range(max(len(side), len(old_side))):
+            if y >= len(side) or y >= len(old_side) or side[y] != old_side[y]:
+                lines.add(y)
+        return {y for y in lines if 0 <= y < height}
+
+    def set_watching(self, on: bool) -> None:
+        if on != self.watching:
+            self.watching = on
+            self._side_cache = None
+            self.refresh()
+
+    def set_message(self, message: str) -> None:
+        """A line shown in the well while there is no frame (e.g. ``press s to start``)."""
+        if message != self.message:
+            self.message = message
+            self.refresh()
+
+    def set_scale(self, scale: int) -> None:
+        """1 = two characters per cell, one row; 2 = four characters, two rows."""
+        scale = 2 if scale >= 2 else 1
+        if scale != self.scale:
+            self.scale = scale
+            self._side_cache = None
+            self.refresh(layout=True)
+
+    # -- layout ----------------------------------------------------------------------
+    @property
+    def well_width(self) -> int:
+        return BOARD_COLS * 2 * self.scale
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return self.well_width + SIDE_WIDTH
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return BOARD_ROWS * self.scale
+
+    # -- drawing ---------------------------------------------------------------------
+    def _overlay(self) -> list[str]:
+        """Text drawn across the middle of the well, if any."""
+        if not self.watching:
+            return ["watching off", "w: turn on"]
+        if self.frame is None and self.message:
+            return [self.message]
+        return []
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # rich_style walks the DOM on every call: look it up once per repaint.
+        self._base_style = self.rich_style
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        content_rows = BOARD_ROWS * self.scale
+        # On short terminals drop the top rows: the stack at the bottom matters most.
+        offset = max(0, content_rows - self.size.height)
+        row_y = y + offset
+        base = self._base_style or self.rich_style
+        segments = self._well_line(row_y, base)
+        wall = self.get_component_rich_style("board--wall")
+        segments.append(Segment("▕" if offset and y == 0 else "│", base + wall))
+        side = self._side_lines(base)
+        if y < len(side):
+            segments.extend(side[y])
+        strip = Strip(segments)
+        return strip.adjust_cell_length(self.size.width, base)
+
+    def _well_line(self, row_y: int, base: Style) -> list[Segment]:
+        scale = self.scale
+        width = self.well_width
+        well = base + self.get_component_rich_style("board--well")
+        overlay = self._overlay()
+        if overlay:
+            top = (BOARD_ROWS * scale - len(overlay)) // 2
+            index = row_y - top
+            if 0 <= index < len(overlay):
+                text = overlay[index][:width].center(width)
+                style = well + self.get_component_rich_style("board--message")
+                return [Segment(text, style)]
+        empty = Segment((" ·" if scale == 1 else "  · ")[: 2 * scale], well)
+        frame = self.frame
+        if frame is None or not self.watching or len(frame.cells) < BOARD_ROWS * BOARD_COLS:
+            return [empty] * BOARD_COLS
+        board_row = row_y // scale
+        start = board_row * BOARD_COLS
+        cells = frame.cells[start : start + BOARD_COLS]
+        marks = frame.highlight[start : start + BOARD_COLS] if frame.highlight else None
+        line: list[Segment] = []
+        for col, kind in enumerate(cells):
+            if kind == EMPTY:
+                line.append(empty)
+            else:
+                lit = bool(marks and col < len(marks) and marks[col])
+                line.append(piece_cell(kind, lit, 2 * scale))
+        return line
+
+    def _side_lines(self, base: Style) -> list[list[Segment]]:
+        """The side panel, one segment list per row (cached per frame)."""
+        height = self.size.height
+        key = (height, base)
+        if self._side_cache is not None and self._side_cache[0] == key:
+            return self._side_cache[1]
+        label = base + self.get_component_rich_style("board--label")
+        value = base + self.get_component_rich_style("board--value")
+        frame = self.frame
+        rows: list[list[Segment]] = []
+
+        def text(content: str, style: Style) -> None:
+            rows.append([Segment(" " + content[: SIDE_WIDTH - 2], style)])
+
+        def preview(kind: int | None) -> None:
+            if kind is None or kind not in SHAPES:
+                rows.append([Segment(" –", label)])
+                rows.append([])
+                return
+            for shape_row in SHAPES[kind]:
+                line = [Segment(" ", base)]
+                for mark in shape_row:
+                    line.append(piece_cell(kind) if mark == "X" else Segment("  ", base))
+                rows.append(line)
+
+        next_pieces = frame.next_pieces if frame is not None and self.watching else ()
+        # Counters take 6 rows and hold 4: give the previews what is left.
+        room = max(1, (height - 10 - 1) // 3)
+        text("NEXT", label)
+        for kind in list(next_pieces)[:room] or [None]:
+            preview(kind)
+            rows.append([])
+        text("HOLD", label)
+        preview(frame.hold if frame is not None and self.watching else None)
+        rows.append([])
+        text("LINES", label)
+        text(str(frame.lines) if frame is not None else "–", value)
+        text("PIECES", label)
+        text(str(frame.pieces) if frame is not None else "–", value)
+        self._side_cache = (key, rows)
+        return rows
+
+
+def piece_name(kind: int) -> str:
+    """``I``, ``O``, ... for a cell value (``?`` when unknown)."""
+    return PIECE_NAMES.get(kind, "?")
