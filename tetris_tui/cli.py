@@ -84,6 +84,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=None, metavar="S")
     group.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
     group.add_argument(
+        "--torch-threads",
+        type=int,
+        default=defaults.torch_threads,
+        metavar="N",
+        help=f"threads for torch in the worker (default {defaults.torch_threads}; 0 = torch's)",
+    )
+    group.add_argument(
         "--checkpoint-every",
         type=int,
         default=defaults.checkpoint_every,
@@ -152,6 +159,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         vec_env=args.vec_env,
         seed=args.seed,
         device=args.device,
+        torch_threads=args.torch_threads,
         run_dir=args.checkpoints,
         checkpoint_every=args.checkpoint_every,
         fps=args.fps,

@@ -87,6 +87,9 @@ class Config:
     vec_env: str = "auto"
     seed: int | None = None
     device: str = "auto"
+    # Threads torch may use in the worker (0 = torch's default). One is fastest for
+    # the small networks here and leaves a core to the envs and the UI.
+    torch_threads: int = 1
     run_dir: Path = Path("checkpoints")
     checkpoint_every: int = 50_000
     # Board frames per second sent to the UI (0 = none) and metrics ticks per second.
@@ -116,6 +119,8 @@ class Config:
             )
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ConfigError(f"unknown device {self.device!r} (choose from auto, cpu, cuda)")
+        if self.torch_threads < 0:
+            raise ConfigError(f"torch threads must be >= 0, got {self.torch_threads}")
         if self.seed is not None and self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         _positive("checkpoint_every", self.checkpoint_every)
