@@ -11,6 +11,7 @@ speed, and measures from the outside:
   drained at 20 Hz, same config, same warm-up and window, in the same run).
 
     python bench/ui.py [--env placement|raw] [--n-envs K] [--window S] [--presses N]
+    python bench/ui.py --screenshot docs/screenshot-training.svg [--seconds 90] [--size 120x36]
 
 Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=…``.
 """
@@ -203,6 +204,33 @@ def bench_headless(args: argparse.Namespace, run_dir: Path) -> float:
     return (steps1 - steps0) / (t1 - t0)
 
 
+def screenshot(path: Path, seconds: float, size: tuple[int, int], env: str) -> None:
+    """Train for ``seconds`` in the real app (headless, run_test) and save an SVG."""
+    import asyncio
+
+    from tetris_tui.ui.app import TetrisApp
+
+    async def run(run_dir: Path) -> None:
+        config = Config(
+            n_envs=2, run_dir=run_dir, seed=1, device="cpu", env=EnvConfig(kind=env), fps=10
+        )
+        app = TetrisApp(config)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("s")
+            await pilot.pause(seconds)
+            app.clear_notifications()
+            await pilot.pause(0.5)
+            app.save_screenshot(filename=path.name, path=str(path.parent))
+            await pilot.press("q")
+            while app.is_running:
+                await pilot.pause(0.2)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(run(Path(tmp) / "checkpoints"))
+    print(f"saved {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="placement", choices=("placement", "raw"))
@@ -213,7 +241,14 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=2, help="UI and headless runs, interleaved (noise)"
     )
+    parser.add_argument("--screenshot", type=Path, help="only save an SVG of a training run")
+    parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
+    parser.add_argument("--size", default="120x36", help="terminal size for --screenshot")
     args = parser.parse_args()
+    if args.screenshot is not None:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        screenshot(args.screenshot, args.seconds, (width, height), args.env)
+        return 0
     if shutil.which("tmux") is None:
         print("bench/ui.py needs tmux (apt-get install tmux)", file=sys.stderr)
         return 2

@@ -104,7 +104,7 @@ def test_damaged_latest_is_moved_aside_and_training_starts_fresh(
     shutil.copytree(trained_run, run)
     culprit = damage(run / "latest")
     damaged = (run / "latest" / culprit).read_bytes()
-    total = 128 if "placement" in extra else GOOD_STEPS
+    total = 128
     headless = Headless(run, "--total-timesteps", str(total), *extra)
     try:
         rc = headless.finish(timeout=120)

@@ -296,3 +296,31 @@ async def test_no_color_still_reads_by_glyph(tmp_path, monkeypatch):
         for glyph in ("██", "▓▓", "▒▒", "░░", "▚▚", "▞▞", "▐▌"):
             assert glyph in text
         assert "RUNNING" in text.splitlines()[0]
+
+
+async def test_play_mode_starts_the_play_worker_at_a_watchable_speed(tmp_path):
+    fake = FakeSession()
+    model = tmp_path / "run" / "best"
+    config = Config(run_dir=tmp_path / "run", step_delay=0.15)
+    app = TetrisApp(config, session_factory=lambda: fake, play_model=model)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert fake.played == [model] and fake.started[0].step_delay == 0.15
+        assert app.state == p.RUNNING
+        line = screen_text(app).splitlines()[0]
+        assert "play run/best" in line and "150ms" in line
+        assert app.check_action("keep_slot", ()) is None  # nothing trains, nothing to keep
+
+
+async def test_models_key_opens_the_models_screen(tmp_path):
+    from tetris_tui.ui.screens.models import ModelsScreen
+
+    app, fake = make(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, ModelsScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ModelsScreen)

@@ -63,6 +63,10 @@ async def test_screen_80x24(tmp_path):
     assert_snapshot("screen_80x24", await running_screen(tmp_path, (80, 24)))
 
 
+async def test_screen_120x36_with_the_run_panel(tmp_path):
+    assert_snapshot("screen_120x36", await running_screen(tmp_path, (120, 36)))
+
+
 async def test_screen_160x50(tmp_path):
     assert_snapshot("screen_160x50", await running_screen(tmp_path, (160, 50)))
 

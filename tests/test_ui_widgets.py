@@ -32,6 +32,8 @@ def test_number_formats():
     assert fmt_num(123.4) == "123"
     assert fmt_num(12_345) == "12.3k"
     assert fmt_num(4_500_000) == "4.5M"
+    assert fmt_num(50_000) == "50k" and fmt_num(5_000_000) == "5M"
+    assert fmt_num(123_456) == "123.5k"
     assert fmt_num(-0.5) == "-0.5"
     assert fmt_int(12288) == "12,288"
     assert fmt_duration(75) == "1:15"

@@ -172,3 +172,30 @@ def test_ui_process_never_imports_torch_sb3_or_the_env(tmp_path):
     lines = result.stdout.splitlines()
     assert any(line.startswith("games ") and line != "games 0" for line in lines), lines
     assert "heavy none" in lines, lines
+
+
+async def test_a_locked_run_directory_is_refused_in_one_line(tmp_path):
+    from tetris_tui.training.runlock import RunLock
+
+    run_dir = tmp_path / "run"
+    other = RunLock(run_dir)
+    other.acquire()  # as if another tetris-tui trained here
+    notes: list[str] = []
+    app = TetrisApp(real_config(run_dir))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            original = app.notify
+            app.notify = lambda message, **kw: (notes.append(message), original(message, **kw))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: bool(notes), 10, "a notification")
+            assert app.state == "idle" and not app.session.alive
+            assert "in use by another tetris-tui" in notes[-1]
+            other.release()
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state == p.RUNNING, 90, "running once free")
+            await pilot.press("q")
+            while app.is_running:
+                await pilot.pause(0.1)
+    finally:
+        other.release()
+    assert child_pids() == []

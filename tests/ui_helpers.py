@@ -28,6 +28,7 @@ class FakeSession:
 
     def __init__(self) -> None:
         self.started: list[Config] = []
+        self.played: list[Path] = []
         self.sent: list[p.Command] = []
         self.pending: list[p.Event] = []
         self.stop_calls = 0
@@ -45,6 +46,10 @@ class FakeSession:
         self.started.append(config)
         self._alive = True
         self.push(p.Status(p.STARTING), p.Status(p.RUNNING, self.timesteps))
+
+    def start_play(self, config: Config, model_dir: Path) -> None:
+        self.played.append(model_dir)
+        self.start(config)
 
     def push(self, *events: p.Event) -> None:
         self.pending.extend(events)

@@ -7,6 +7,7 @@ imports no torch itself and the UI can list checkpoints cheaply.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -96,7 +97,8 @@ def quarantine(directory: Path, reason: str) -> Path:
         counter += 1
         target = directory.with_name(f"{directory.name}.bad-{stamp}-{counter}")
     directory.rename(target)
-    (target / "WHY.txt").write_text(reason + "\n")
+    with contextlib.suppress(OSError):  # a full disk: moved aside is what matters
+        (target / "WHY.txt").write_text(reason + "\n")
     return target
 
 

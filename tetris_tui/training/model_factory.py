@@ -51,6 +51,14 @@ def policy_for(config: Config) -> tuple[Any, dict[str, Any]]:
     return policy, kwargs.get("policy_kwargs", {})
 
 
+def torch_device(config: Config) -> str:
+    """``auto`` means the CPU: these policies are small MLPs, which PPO trains
+    faster on the CPU than through GPU transfers (SB3 warns the same). A user who
+    wants the GPU says ``--device cuda``.
+    """
+    return "cpu" if config.device == "auto" else config.device
+
+
 def set_torch_threads(config: Config) -> None:
     if config.torch_threads > 0:
         import torch
@@ -76,11 +84,11 @@ def new_model(config: Config, venv: VecEnv) -> PPO:
         max_grad_norm=ppo.max_grad_norm,
         policy_kwargs=policy_kwargs,
         seed=config.seed,
-        device=config.device,
+        device=torch_device(config),
         verbose=0,
     )
 
 
 def load_model(path: Any, config: Config, venv: VecEnv) -> PPO:
     """Load a saved model onto ``venv``; SB3 checks the spaces match."""
-    return PPO.load(path, env=venv, device=config.device)
+    return PPO.load(path, env=venv, device=torch_device(config))

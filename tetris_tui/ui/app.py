@@ -114,7 +114,7 @@ class TetrisApp(App[None]):
         self._stopping = False  # session.stop() in flight (drain paused)
         self._quitting = False
         self._stop_requested_at: float | None = None
-        self.main = MainScreen(self._status_info(), self.watching)
+        self.main = MainScreen(self._status_info(), self.watching, None if play_model else config)
 
     def get_default_screen(self) -> Screen:
         return self.main

@@ -20,9 +20,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tetris_tui import protocol as p
+from tetris_tui.config import Config
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
+from tetris_tui.ui.widgets.runinfo import RunInfo, config_rows
 from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
 
@@ -37,8 +39,9 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (40, "-narrow"), (100, "-wide"), (140, "-xwide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (12, "-short"), (40, "-tall")]
 
-    def __init__(self, info: StatusInfo, watching: bool) -> None:
+    def __init__(self, info: StatusInfo, watching: bool, config: Config | None = None) -> None:
         super().__init__()
+        self.run_info = RunInfo(config_rows(config) if config else [], id="runinfo")
         self.status_bar = StatusBar(info, id="status")
         self.board_view = BoardView(id="board")
         self.learning = LearningPanel(id="learning")
@@ -52,7 +55,9 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield self.status_bar
         with Horizontal(id="main"):
-            yield self.board_view
+            with Vertical(id="left"):
+                yield self.board_view
+                yield self.run_info
             with Vertical(id="right"):
                 yield self.learning
                 yield self.episode_log
@@ -64,6 +69,7 @@ class MainScreen(Screen[None]):
         self.board_view.border_subtitle = "env 0"
         self.learning.border_title = "learning"
         self.episode_log.border_title = "episodes"
+        self.run_info.border_title = "run"
         self._layout_for(self.app.size.width, self.app.size.height)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -75,7 +81,11 @@ class MainScreen(Screen[None]):
         Below 100 columns the footer leaves out ``^p palette`` (ctrl+p still works
         and the help lists it) so that every key fits in 80 columns.
         """
-        self.board_view.set_scale(2 if width >= 150 and height >= 46 else 1)
+        scale = 2 if width >= 150 and height >= 46 else 1
+        self.board_view.set_scale(scale)
+        # The run panel only where it fits whole under the board.
+        room = height - 2 - (20 * scale + 2)
+        self.run_info.display = bool(self.run_info.rows) and room >= len(self.run_info.rows) + 2
         self.footer.compact = width < 80
         self.footer.show_command_palette = width >= 100
 

@@ -28,10 +28,10 @@ def fmt_num(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "–"
     magnitude = abs(value)
-    if magnitude >= 1e6:
-        return f"{value / 1e6:.{max(digits - 2, 1)}f}M"
     if magnitude >= 1e4:
-        return f"{value / 1e3:.{max(digits - 2, 0)}f}k"
+        scaled, suffix = (value / 1e6, "M") if magnitude >= 1e6 else (value / 1e3, "k")
+        text = f"{scaled:.{max(digits - 2, 1)}f}"
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + suffix
     if value == int(value) and magnitude >= 1:
         return f"{int(value)}"
     if magnitude >= 100:
