@@ -6,7 +6,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from tetris_tui.cli import _OneLineParser, add_run_dir_option, fail
+from tetris_tui.cli import _OneLineParser, add_run_dir_option, fail, finite_float
 from tetris_tui.config import Config, ConfigError
 from tetris_tui.model_table import SORT_KEYS, format_table
 from tetris_tui.training.checkpoints import (
@@ -56,7 +56,9 @@ def play_command(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--max-pieces", type=int, default=10_000, help="cap per game")
-    parser.add_argument("--step-delay", type=float, default=0.15, help="seconds between moves")
+    parser.add_argument(
+        "--step-delay", type=finite_float, default=0.15, help="seconds between moves"
+    )
     args = parser.parse_args(argv)
     if args.games <= 0:
         fail(f"--games must be > 0, got {args.games}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui.config import Config
-from tetris_tui.protocol import Checkpoint, Warning
+from tetris_tui.protocol import Checkpoint, Info, Warning
 from tetris_tui.training.checkpoints import package_versions, save_checkpoint
 from tetris_tui.training.game_stats import RollingGames
 from tetris_tui.training.reporter import EventSink
@@ -27,6 +27,7 @@ class CheckpointWriter:
         self.versions = package_versions()
         self.started = time.time()
         self.extra: dict[str, Any] = {}
+        self._last_failure = ""
 
     def meta(self, model: Any) -> dict[str, Any]:
         return {
@@ -44,8 +45,14 @@ class CheckpointWriter:
         try:
             path = save_checkpoint(model, self.config.run_dir, which, self.meta(model))
         except Exception as exc:  # noqa: BLE001 - any failure to save is reported, not fatal
-            self.sink.send(Warning(f"could not save {which}: {exc}"))
+            message = f"could not save {which}: {exc}"
+            if message != self._last_failure:  # a full disk fails every save: say it once
+                self._last_failure = message
+                self.sink.send(Warning(message))
             return None
+        if self._last_failure:
+            self._last_failure = ""
+            self.sink.send(Info(f"saving works again ({which} saved)"))
         self.sink.send(
             Checkpoint(
                 which=which,

@@ -174,8 +174,26 @@ class Trainer:
         return model, meta
 
     def _previous_best(self) -> float | None:
-        from tetris_tui.training.checkpoints import CheckpointError, read_meta
+        """The best mean to beat, from ``best/meta.json`` of the same env.
 
+        A best (or final) trained on another env is moved aside, so this run's
+        saves never overwrite it and its score is not compared with ours.
+        """
+        from tetris_tui.training.checkpoints import CheckpointError, quarantine, read_meta
+
+        for which in (FINAL, BEST):
+            directory = self.config.run_dir / which
+            try:
+                kind = read_meta(directory).get("config", {}).get("env", {}).get("kind")
+            except (CheckpointError, AttributeError):
+                continue
+            if kind and kind != self.config.env.kind:
+                moved = quarantine(
+                    directory, f"trained on env {kind!r}, not {self.config.env.kind!r}"
+                )
+                self.sink.send(
+                    Info(f"{which} was trained on env {kind!r}; kept aside as {moved.name}")
+                )
         try:
             value = read_meta(self.config.run_dir / BEST).get("best_lines_mean")
         except CheckpointError:
