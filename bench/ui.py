@@ -10,7 +10,7 @@ speed, and measures from the outside:
 - training steps/s with the UI attached ÷ headless (a bare ``TrainingSession``
   drained at 20 Hz, same config, same warm-up and window, in the same run).
 
-    python bench/ui.py [--env placement|raw] [--n-envs K] [--window S] [--presses N]
+    python bench/ui.py [--env placement|raw] [--n-envs K] [--size 160x50] [--rounds R]
     python bench/ui.py --screenshot docs/screenshot-training.svg [--seconds 90] [--size 120x36]
 
 Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=…``.
@@ -36,7 +36,7 @@ from tetris_tui.protocol import Metrics
 from tetris_tui.training.session import TrainingSession
 
 TICKS = os.sysconf("SC_CLK_TCK")
-STEPS = re.compile(r"([\d,]+) steps")
+STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
 
 
 class Tmux:
@@ -125,7 +125,8 @@ def bench_ui(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
         "--env", args.env, "--n-envs", str(args.n_envs), "--device", "cpu",
         "--seed", "1", "--total-timesteps", "50000000", "--checkpoint-every", "10000000",
     ]  # fmt: skip
-    tmux = Tmux()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    tmux = Tmux(width, height)
     started = time.perf_counter()
     tmux.start(command)
     try:
@@ -225,9 +226,15 @@ def screenshot(path: Path, seconds: float, size: tuple[int, int], env: str) -> N
             while app.is_running:
                 await pilot.pause(0.2)
 
+    path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    here = Path.cwd()
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(run(Path(tmp) / "checkpoints"))
+        os.chdir(tmp)  # the status line then shows the usual "checkpoints"
+        try:
+            asyncio.run(run(Path("checkpoints")))
+        finally:
+            os.chdir(here)
     print(f"saved {path}")
 
 
@@ -243,7 +250,7 @@ def main() -> int:
     )
     parser.add_argument("--screenshot", type=Path, help="only save an SVG of a training run")
     parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
-    parser.add_argument("--size", default="120x36", help="terminal size for --screenshot")
+    parser.add_argument("--size", default="160x50", help="terminal size (WxH)")
     args = parser.parse_args()
     if args.screenshot is not None:
         width, height = (int(v) for v in args.size.lower().split("x"))

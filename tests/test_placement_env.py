@@ -66,7 +66,7 @@ def compare_state(ours: PlacementEnv, ref: GroupedActionsObservations, ref_obs: 
         )
 
 
-@pytest.mark.parametrize("seeds", [range(1, 9), range(9, 17)])
+@pytest.mark.parametrize("seeds", [range(1, 7), range(7, 13)])
 def test_lockstep_games_match_grouped_wrapper(seeds: range) -> None:
     ours, ref = PlacementEnv(), reference_env()
     states = 0
@@ -75,7 +75,7 @@ def test_lockstep_games_match_grouped_wrapper(seeds: range) -> None:
         greedy = 0.95 if seed % 2 else 0.6
         obs, info = ours.reset(seed=seed)
         ref_obs, ref_info = ref.reset(seed=seed)
-        for _ in range(120 if seed % 2 else 60):
+        for _ in range(110 if seed % 2 else 50):
             compare_state(ours, ref, ref_obs)
             states += 1
             np.testing.assert_array_equal(info["action_mask"], ref_info["action_mask"] > 0)
@@ -90,7 +90,7 @@ def test_lockstep_games_match_grouped_wrapper(seeds: range) -> None:
             assert ours.unwrapped.active_tetromino.id == ref.unwrapped.active_tetromino.id
             if term:
                 break
-    assert states > 400
+    assert states > 300
 
 
 def test_random_dense_boards_match_grouped_wrapper() -> None:
@@ -100,7 +100,7 @@ def test_random_dense_boards_match_grouped_wrapper() -> None:
     ref.reset(seed=1)
     rng = np.random.default_rng(123)
     blocked = 0
-    for i in range(700):
+    for i in range(450):
         board = Tetris().create_board()
         top = int(rng.integers(0, 16))
         density = rng.uniform(0.2, 0.9)
@@ -124,7 +124,7 @@ def test_random_dense_boards_match_grouped_wrapper() -> None:
             assert term == ref_term
             assert info["lines_cleared"] == ref_info["lines_cleared"]
             np.testing.assert_array_equal(ours.unwrapped.board, ref.unwrapped.board)
-    assert blocked > 50
+    assert blocked > 30
 
 
 def test_reset_is_deterministic_per_seed() -> None:
@@ -153,10 +153,10 @@ def test_observation_mask_info_and_line_totals() -> None:
     assert obs.shape == (N_ACTIONS, N_FEATURES + 1)
     rng = np.random.default_rng(3)
     lines = games = steps = 0
-    while games < 3:
+    while games < 2:
         np.testing.assert_array_equal(obs[:, -1] > 0, info["action_mask"])
         assert not obs[obs[:, -1] == 0].any(), "illegal rows carry no features"
-        a = choose(obs, rng, 0.97)
+        a = choose(obs, rng, 0.9)
         obs, reward, term, trunc, info = env.step(a)
         steps += 1
         assert info["piece_locked"] is True

@@ -11,7 +11,9 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,23 +69,24 @@ class TrainingSession:
         self._reap()
         if lock is not None:
             lock.acquire()
-        context = multiprocessing.get_context("spawn")
-        self._events = context.Queue(maxsize=EVENTS_MAX)
-        self._commands = context.Queue()
-        self._stop_flag = context.Event()
-        # The target's module is light: the worker imports torch after the spawn.
-        self._process = context.Process(
-            target=target,
-            args=(*args, self._events, self._commands, self._stop_flag),
-            name="tetris-tui-worker",
-            daemon=False,  # it may start SubprocVecEnv children of its own
-        )
-        try:
-            self._process.start()
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
+        with _real_stdio():
+            context = multiprocessing.get_context("spawn")
+            self._events = context.Queue(maxsize=EVENTS_MAX)
+            self._commands = context.Queue()
+            self._stop_flag = context.Event()
+            # The target's module is light: the worker imports torch after the spawn.
+            self._process = context.Process(
+                target=target,
+                args=(*args, self._events, self._commands, self._stop_flag),
+                name="tetris-tui-worker",
+                daemon=False,  # it may start SubprocVecEnv children of its own
+            )
+            try:
+                self._process.start()
+            except BaseException:
+                if lock is not None:
+                    lock.release()
+                raise
         self._lock = lock
         self._ended = False
         self.exitcode = None
@@ -210,6 +213,23 @@ class TrainingSession:
                 self._lock.release()
         except Exception:  # noqa: BLE001 - nothing useful to do at interpreter exit
             pass
+
+
+@contextlib.contextmanager
+def _real_stdio() -> Iterator[None]:
+    """Put the real stdout/stderr back while spawning.
+
+    Textual replaces them with objects whose ``fileno()`` is -1; multiprocessing's
+    resource tracker, started by the first Queue, would pass that fd on and the
+    spawn fails with "bad value(s) in fds_to_keep".
+    """
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.__stdout__ or saved[0]
+    sys.stderr = sys.__stderr__ or saved[1]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _describe(exitcode: int | None) -> str:

@@ -10,7 +10,6 @@ the event loop never stalls.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -56,19 +55,6 @@ class SessionLike(Protocol):
     def alive(self) -> bool: ...
 
 
-def prepare_multiprocessing() -> None:
-    """Start multiprocessing's resource tracker while sys.stderr is still the real one.
-
-    Textual swaps sys.stderr for an object whose fileno() is -1; the tracker,
-    started lazily by the first Queue, passes that fd to its child and the spawn
-    fails with "bad value(s) in fds_to_keep". Started here, before run(), it works.
-    """
-    from multiprocessing import resource_tracker
-
-    with contextlib.suppress(Exception):
-        resource_tracker.ensure_running()
-
-
 class TetrisApp(App[None]):
     """Train PPO on Tetris in a worker process and watch it learn (or watch a model play)."""
 
@@ -99,7 +85,6 @@ class TetrisApp(App[None]):
         play_model: Path | None = None,
     ) -> None:
         super().__init__()
-        prepare_multiprocessing()
         self.config = config
         self.play_model = play_model  # set: a saved model plays; nothing trains
         self.autostart = autostart or play_model is not None

@@ -118,7 +118,6 @@ class MainScreen(Screen[None]):
         if frame is not None and self.board_view.watching:
             self.board_view.show_frame(frame)
         self.flush_panels()
-        self.status_bar.update_info(timesteps=self.timesteps)
         return control
 
     def flush_panels(self, force: bool = False) -> None:
@@ -131,6 +130,8 @@ class MainScreen(Screen[None]):
         if not force and now - self._panels_at < 1.0 / PANEL_HZ:
             return
         self._panels_at = now
+        # Games move the step count on nearly every tick: redraw it at this rate too.
+        self.status_bar.update_info(timesteps=self.timesteps)
         if self._pending_games:
             games, self._pending_games = self._pending_games, []
             self.episode_log.add_episodes(games)

@@ -41,6 +41,7 @@ SHAPES: dict[int, tuple[str, str]] = {
 }
 
 SIDE_WIDTH = 10  # wall (1) + side panel (9)
+STRIP_CACHE = 512  # rendered lines kept; empty and unchanged rows repeat a lot
 
 
 def _piece_styles(kind: int) -> tuple[str, Style, Style]:
@@ -95,6 +96,7 @@ class BoardView(Widget):
         self.message: str = "press s to start"
         self.scale = 1
         self._base_style: Style | None = None
+        self._strips: dict[tuple[object, ...], Strip] = {}
         self._side_cache: tuple[tuple[int, Style], list[list[Segment]]] | None = None
 
     # -- data in -------------------------------------------------------------------
@@ -189,14 +191,30 @@ class BoardView(Widget):
         offset = max(0, content_rows - self.size.height)
         row_y = y + offset
         base = self._base_style or self.rich_style
-        segments = self._well_line(row_y, base)
-        wall = self.get_component_rich_style("board--wall")
-        segments.append(Segment("▕" if offset and y == 0 else "│", base + wall))
         side = self._side_lines(base)
-        if y < len(side):
-            segments.extend(side[y])
-        strip = Strip(segments)
-        return strip.adjust_cell_length(self.size.width, base)
+        side_line = tuple(side[y]) if y < len(side) else ()
+        key = (self._row_key(row_y), offset and y == 0, side_line, base, self.size.width)
+        strip = self._strips.get(key)
+        if strip is None:
+            segments = self._well_line(row_y, base)
+            wall = self.get_component_rich_style("board--wall")
+            segments.append(Segment("▕" if offset and y == 0 else "│", base + wall))
+            segments.extend(side_line)
+            strip = Strip(segments).adjust_cell_length(self.size.width, base)
+            if len(self._strips) > STRIP_CACHE:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def _row_key(self, row_y: int) -> tuple[object, ...]:
+        """What a well line's look depends on (empty rows share one cached strip)."""
+        overlay = self._overlay()
+        frame = self.frame
+        if overlay or frame is None or not self.watching:
+            return ("overlay", tuple(overlay), row_y, self.scale)
+        start = (row_y // self.scale) * BOARD_COLS
+        marks = frame.highlight[start : start + BOARD_COLS] if frame.highlight else b""
+        return (frame.cells[start : start + BOARD_COLS], marks, self.scale)
 
     def _well_line(self, row_y: int, base: Style) -> list[Segment]:
         scale = self.scale

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from tetris_tui.protocol import Episode, Evaluation, Metrics
 from tetris_tui.ui.widgets.series import Series, fmt_num
+from tetris_tui.ui.widgets.textline import TextLine
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values)
 
 
-class Stats(Widget):
+class Stats(TextLine):
     """``last  min  max  mean(100)`` for one series, long or short by its own width."""
 
     DEFAULT_CSS = """
@@ -83,7 +83,7 @@ class Stats(Widget):
             self.figures = figures
             self.refresh()
 
-    def render(self) -> Text:
+    def line_text(self) -> Text:
         last, low, high, mean = self.figures
         label = self.get_component_rich_style("stats--label")
         value = self.get_component_rich_style("stats--value")
@@ -104,10 +104,8 @@ class Stats(Widget):
         return text
 
 
-class SummaryLine(Widget):
+class SummaryLine(TextLine):
     """One line of text; unlike Static.update, a new text costs no layout pass."""
-
-    DEFAULT_CSS = "SummaryLine { height: 1; }"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -118,8 +116,8 @@ class SummaryLine(Widget):
             self.text = text
             self.refresh()
 
-    def render(self) -> Text:
-        return self.text
+    def line_text(self) -> Text:
+        return self.text.copy()
 
 
 class LearningRow(Horizontal):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual.widget import Widget
 
 from tetris_tui.ui.widgets.series import fmt_duration, fmt_int, fmt_num
+from tetris_tui.ui.widgets.textline import TextLine
 
 IDLE = "idle"
 
@@ -52,7 +52,7 @@ def speed_label(delay: float, short: bool = False) -> str:
     return ms if short else f"delay {ms}"
 
 
-class StatusBar(Widget):
+class StatusBar(TextLine):
     """Draws a ``StatusInfo``; call ``update_info`` with a new one."""
 
     COMPONENT_CLASSES = {
@@ -136,7 +136,7 @@ class StatusBar(Widget):
             parts.remove(min(parts, key=lambda p: p[0]))
         return parts
 
-    def render(self) -> Text:
+    def line_text(self) -> Text:
         width = self.size.width or 80
         sep = Text(" │ ", style=self.get_component_rich_style("status--sep"))
         line = Text(" ", no_wrap=True, overflow="ellipsis")
