@@ -60,7 +60,12 @@ class ProgressPrinter:
             detail = event.message or _steps(event.timesteps)
             self._print(f"[{event.state}] {detail}".rstrip())
         elif isinstance(event, Checkpoint):
-            self._print(f"saved {event.which} -> {event.path} at {event.timesteps:,} timesteps")
+            mean = ""
+            if event.which == "best" and event.lines_mean is not None:
+                mean = f" (new best: mean {event.lines_mean:.2f} lines/game)"
+            self._print(
+                f"saved {event.which}{mean} -> {event.path} at {event.timesteps:,} timesteps"
+            )
         elif isinstance(event, Evaluation):
             self._print(
                 f"eval at {event.timesteps:,}: {event.games} greedy games, "

@@ -43,7 +43,7 @@ from tetris_tui.training.saver import CheckpointWriter
 # How often commands and the stop flag are looked at (seconds).
 CONTROL_INTERVAL = 0.02
 # Minimum seconds between two saves of ``best``.
-BEST_SAVE_INTERVAL = 2.0
+BEST_SAVE_INTERVAL = 10.0
 # SB3 logger keys -> names in Metrics.train.
 TRAIN_KEYS = {
     "train/entropy_loss": "entropy",
@@ -164,8 +164,7 @@ class ReportingCallback(BaseCallback):
     def _save_best(self) -> None:
         self.games.best_mean = self.games.lines_mean
         self._best_saved_at = time.monotonic()
-        if self.writer.save(self.model, BEST) is not None:
-            self.sink.send(Info(f"new best: mean {self.games.best_mean:.2f} lines/game"))
+        self.writer.save(self.model, BEST)  # its Checkpoint event tells the UI
 
     def _evaluate(self) -> None:
         if self.evaluator is None:

@@ -163,7 +163,8 @@ class TetrisApp(App[None]):
                     self._on_status(event)
                 elif isinstance(event, p.Checkpoint):
                     note = self.main.show_checkpoint(event)
-                    self.notify(note, title="checkpoint", timeout=4)
+                    if note:
+                        self.notify(note, title="checkpoint", timeout=4)
                 elif isinstance(event, p.Evaluation):
                     text = f"{event.games} greedy games: mean {event.lines_mean:.1f} lines"
                     self.notify(text, title="evaluation", timeout=4)

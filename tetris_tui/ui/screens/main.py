@@ -151,10 +151,16 @@ class MainScreen(Screen[None]):
         self.status_bar.update_info(timesteps=self.timesteps)
         return bool(games or self.timesteps)
 
-    def show_checkpoint(self, event: p.Checkpoint) -> str:
-        """Note the checkpoint under the learning panel; returns a line for a toast."""
+    def show_checkpoint(self, event: p.Checkpoint) -> str | None:
+        """Note the checkpoint under the learning panel.
+
+        A new best goes into the episode log, between the games that made it;
+        anything else returns a line for a toast.
+        """
         text = f"saved {event.which} @ {fmt_int(event.timesteps)}"
         self.learning.border_subtitle = text
-        if event.which == p.BEST and event.lines_mean is not None:
-            return f"new best model: mean {fmt_num(event.lines_mean)} lines/game"
+        if event.which == p.BEST:
+            mean = "" if event.lines_mean is None else f": mean {fmt_num(event.lines_mean)}"
+            self.episode_log.add_note(f"new best model{mean} lines/game (saved)")
+            return None
         return f"{text} steps"

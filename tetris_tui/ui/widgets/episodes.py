@@ -103,13 +103,25 @@ class EpisodeLog(ScrollView, can_focus=True):
         """Append games (oldest first); keeps at most ``max_rows`` rows."""
         if not episodes:
             return
-        before = len(self.rows)
         records = [self._record(episode) for episode in episodes]
         # Rows that would fall straight off the deque are never formatted.
         keep = min(len(episodes), self.max_rows)
-        for episode, record in zip(episodes[-keep:], records[-keep:], strict=True):
-            self.rows.append((row_text(row_cells(episode, record)), record))
-        dropped = before + len(episodes) - len(self.rows)
+        self._append_rows(
+            [
+                (row_text(row_cells(episode, record)), record)
+                for episode, record in zip(episodes[-keep:], records[-keep:], strict=True)
+            ],
+            len(episodes),
+        )
+
+    def add_note(self, text: str) -> None:
+        """A highlighted line between the games: a new best model, a target reached."""
+        self._append_rows([(f"  » {text}", True)], 1)
+
+    def _append_rows(self, rows: list[tuple[str, bool]], added: int) -> None:
+        before = len(self.rows)
+        self.rows.extend(rows)
+        dropped = before + added - len(self.rows)
         self._first_index += dropped
         self._set_virtual_size(Size(ROW_WIDTH, len(self.rows) + 1))
         if self.following:
