@@ -13,6 +13,7 @@ from tetris_tui.ui import app as app_module
 from tetris_tui.ui.app import SPEED_LADDER, TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
+from tetris_tui.ui.screens.main import PANEL_HZ
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
@@ -110,6 +111,8 @@ async def test_board_frames_are_coalesced_and_drain_is_bounded(tmp_path, monkeyp
         monkeypatch.setattr(app_module, "DRAIN_MAX", 10_000)
         await settle(app, pilot)
         assert [f.lines for f in drawn] == [49]  # only the last frame of the batch
+        await pilot.pause(1.0 / PANEL_HZ)  # games reach the log at the panel rate
+        await settle(app, pilot)
         assert app.query_one(EpisodeLog).games == 5
         assert sizes and max(sizes) <= 10_000
 

@@ -93,7 +93,7 @@ class Config:
     run_dir: Path = Path("checkpoints")
     checkpoint_every: int = 50_000
     # Board frames per second sent to the UI (0 = none) and metrics ticks per second.
-    fps: float = 15.0
+    fps: float = 10.0
     metrics_hz: float = 4.0
     # Seconds to sleep after each step, for watching (0 = full speed).
     step_delay: float = 0.0

@@ -28,7 +28,7 @@ from tetris_tui.ui.widgets.runinfo import RunInfo, config_rows
 from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
 
-PANEL_HZ = 4.0  # episode log and sparkline repaints per second
+PANEL_HZ = 2.0
 VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
 
 
