@@ -27,8 +27,9 @@ from tetris_tui.training.session import TrainingSession
 
 def bare_learn(config: Config, result: multiprocessing.Queue) -> None:
     """model.learn() with no callback, timed the same way the worker times itself."""
-    from tetris_tui.training.model_factory import build_vec_env, new_model
+    from tetris_tui.training.model_factory import build_vec_env, new_model, set_torch_threads
 
+    set_torch_threads(config)  # as the worker does: same threads on both sides
     venv = build_vec_env(config)
     model = new_model(config, venv)
     start = time.perf_counter()
