@@ -105,3 +105,13 @@ def test_run_directory_that_is_a_file_or_read_only(tmp_path):
 
 def _has_cuda() -> bool:
     return Path("/proc/driver/nvidia").exists()
+
+
+def test_reward_options_reach_the_env_config():
+    from tetris_tui.cli import build_parser, config_from_args
+
+    args = ["--reward-line", "2.5", "--reward-alive", "0", "--reward-game-over", "-3"]
+    env = config_from_args(build_parser().parse_args(args)).env
+    assert (env.reward_line, env.reward_alive, env.reward_game_over) == (2.5, 0.0, -3.0)
+    result = run_cli("--headless", "--reward-line", "inf")
+    assert result.returncode == 2 and "finite" in result.stderr

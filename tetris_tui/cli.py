@@ -119,6 +119,15 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="end a training game after N pieces (0 = never)",
     )
+    rewards = parser.add_argument_group("rewards (placement env)")
+    for name, default, meaning in (
+        ("line", defaults.env.reward_line, "per cleared line"),
+        ("alive", defaults.env.reward_alive, "per placed piece that does not end the game"),
+        ("game-over", defaults.env.reward_game_over, "on the placement that ends the game"),
+    ):
+        rewards.add_argument(
+            f"--reward-{name}", type=finite_float, default=default, metavar="R", help=meaning
+        )
     ppo = parser.add_argument_group("PPO")
     ppo.add_argument("--learning-rate", type=finite_float, default=defaults.ppo.learning_rate)
     ppo.add_argument("--n-steps", type=int, default=defaults.ppo.n_steps)
@@ -144,7 +153,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Map parsed options onto the one Config; ConfigError says what is wrong."""
-    env = EnvConfig(kind=args.env, max_pieces=args.max_pieces)
+    env = EnvConfig(
+        kind=args.env,
+        max_pieces=args.max_pieces,
+        reward_line=args.reward_line,
+        reward_alive=args.reward_alive,
+        reward_game_over=args.reward_game_over,
+    )
     ppo = PPOConfig(
         learning_rate=args.learning_rate,
         n_steps=args.n_steps,
