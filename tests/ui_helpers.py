@@ -245,21 +245,9 @@ def heavy_modules_loaded() -> list[str]:
 
 def real_config(run_dir: Path, **changes: object) -> Config:
     """A real PPO on the raw env (random-ish games end fast), sized for tests."""
-    from tetris_tui.config import EnvConfig, PPOConfig
+    from conftest import small_config
 
-    base = Config(
-        total_timesteps=200_000,
-        n_envs=1,
-        run_dir=run_dir,
-        checkpoint_every=100_000,
-        fps=20.0,
-        metrics_hz=10.0,
-        seed=1,
-        device="cpu",
-        env=EnvConfig(kind="raw"),
-        ppo=PPOConfig(n_steps=128, batch_size=64, n_epochs=2),
-    )
-    return base.replace(**changes)
+    return small_config(run_dir, total_timesteps=200_000, fps=20.0).replace(**changes)
 
 
 class WidgetHost(App[None]):
