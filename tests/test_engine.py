@@ -59,6 +59,8 @@ def test_every_event_kind_arrives_with_sane_values(session, run_dir):
     metrics = of_kind(events, Metrics)
     assert metrics and metrics[-1].timesteps >= 1024
     assert all(m.steps_per_sec >= 0 for m in metrics)
+    last = metrics[-1]
+    assert 0 < last.cpu_s <= last.elapsed_s * (os.cpu_count() or 1) + 0.5
     trained = [m.train for m in metrics if m.train]
     assert trained, "no PPO update figures reached the UI"
     assert {"entropy", "value_loss", "approx_kl", "clip_fraction"} <= set(trained[0])

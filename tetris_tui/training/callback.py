@@ -1,14 +1,14 @@
 """The SB3 callback that reports to the UI and obeys its commands.
 
-Its per-step cost is a few attribute reads and one clock read: everything else
-(commands, board frames, metrics) happens on time-bounded ticks, so reporting
-costs training almost nothing however fast it runs.
+Its per-step cost is a few attribute reads, a look at the shared command count
+and one clock read: commands apply at the next step, and everything else (the
+stop flag, board frames, metrics, batches of games) happens on time-bounded
+ticks, so reporting costs training almost nothing however fast it runs.
 """
 
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
 from typing import Any
@@ -36,12 +36,15 @@ from tetris_tui.protocol import (
     Warning,
 )
 from tetris_tui.training.checkpoints import CheckpointError, validate_slot_name
+from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.game_stats import RollingGames
 from tetris_tui.training.reporter import EventSink
 from tetris_tui.training.saver import CheckpointWriter
 
-# How often commands and the stop flag are looked at (seconds).
+# How often the stop flag (signals, a dead UI) is looked at (seconds).
 CONTROL_INTERVAL = 0.02
+# Longest a finished game waits before it is sent (games go in batches).
+GAMES_FLUSH_INTERVAL = 0.1
 # Minimum seconds between two saves of ``best``.
 BEST_SAVE_INTERVAL = 10.0
 # SB3 logger keys -> names in Metrics.train.
@@ -63,7 +66,7 @@ class ReportingCallback(BaseCallback):
         self,
         config: Config,
         sink: EventSink,
-        commands: Any,
+        commands: CommandChannel,
         stop_flag: threading.Event | Any,
         games: RollingGames,
         writer: CheckpointWriter,
@@ -92,7 +95,9 @@ class ReportingCallback(BaseCallback):
     def _on_training_start(self) -> None:
         now = time.monotonic()
         self._started = now
+        self._cpu_started = time.process_time()
         self._next_control = now
+        self._next_flush = now + GAMES_FLUSH_INTERVAL
         self._next_board = now
         self._next_metrics = now + self._metrics_interval
         self._rate_mark = (now, self.num_timesteps)
@@ -122,6 +127,8 @@ class ReportingCallback(BaseCallback):
         dones = self.locals["dones"]
         if dones.any():
             self._finish_games(dones)
+        if self.commands.pending():
+            self._apply_commands()
         now = time.monotonic()
         if now >= self._next_control:
             self._control(now)
@@ -177,7 +184,9 @@ class ReportingCallback(BaseCallback):
 
     def _control(self, now: float) -> None:
         self._next_control = now + CONTROL_INTERVAL
-        self._apply_commands()
+        if now >= self._next_flush:
+            self._next_flush = now + GAMES_FLUSH_INTERVAL
+            self.sink.flush()
         if self.stop_flag.is_set():
             self._request_stop()
         if self.paused and not self.stop_requested:
@@ -190,11 +199,7 @@ class ReportingCallback(BaseCallback):
 
     def _apply_commands(self, block: float = 0.0) -> None:
         """Apply every queued command; wait up to ``block`` seconds for the first."""
-        while True:
-            try:
-                command = self.commands.get(timeout=block) if block else self.commands.get_nowait()
-            except (queue.Empty, OSError, EOFError, ValueError):
-                return
+        while (command := self.commands.get(timeout=block)) is not None:
             self._apply(command)
             block = 0.0
 
@@ -270,6 +275,7 @@ class ReportingCallback(BaseCallback):
                 pieces_mean=games.pieces_mean,
                 train=self._pending_train,
                 updates=self.updates,
+                cpu_s=round(time.process_time() - self._cpu_started, 2),
             )
         )
         self._pending_train = {}

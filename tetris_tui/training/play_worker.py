@@ -7,7 +7,6 @@ lock and can run beside a training run.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 import traceback
@@ -31,6 +30,7 @@ from tetris_tui.protocol import (
     Status,
     Stop,
 )
+from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.reporter import EventSink
 from tetris_tui.training.worker import (
     LOG_FILE,
@@ -44,7 +44,9 @@ from tetris_tui.training.worker import (
 PLAY_DELAY = 0.15
 
 
-def play_entry(config: Config, model_dir: Path, events: Any, commands: Any, stop_flag: Any) -> None:
+def play_entry(
+    config: Config, model_dir: Path, events: Any, commands: CommandChannel, stop_flag: Any
+) -> None:
     """Play games with the model in ``model_dir`` until stopped."""
     _detach_from_terminal()
     _redirect_output(config.run_dir / LOG_FILE)
@@ -67,7 +69,12 @@ class Player:
     """Greedy play loop that obeys pause, speed, watch and stop."""
 
     def __init__(
-        self, config: Config, model_dir: Path, sink: EventSink, commands: Any, stop_flag: Any
+        self,
+        config: Config,
+        model_dir: Path,
+        sink: EventSink,
+        commands: CommandChannel,
+        stop_flag: Any,
     ) -> None:
         self.config = config
         self.model_dir = model_dir
@@ -95,7 +102,8 @@ class Player:
         next_frame = 0.0
         frame_interval = 1.0 / max(self.config.fps, 1.0)
         while not self._should_stop():
-            self._obey()
+            if self.paused or self.commands.pending():
+                self._obey()
             if self.paused:
                 continue
             action, _ = model.predict(obs, deterministic=True)
@@ -119,11 +127,7 @@ class Player:
     def _obey(self) -> None:
         """Apply queued commands; while paused, wait for one (stop still works)."""
         block = 0.1 if self.paused else 0.0
-        while True:
-            try:
-                command = self.commands.get(timeout=block) if block else self.commands.get_nowait()
-            except (queue.Empty, OSError, EOFError, ValueError):
-                return
+        while (command := self.commands.get(timeout=block)) is not None:
             block = 0.0
             if isinstance(command, Stop):
                 self.stopped = True

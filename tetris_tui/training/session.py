@@ -26,6 +26,7 @@ from tetris_tui.protocol import (
     Status,
     Stop,
 )
+from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.runlock import RunLock, RunLockedError
 
 __all__ = ["TrainingSession", "RunLockedError"]
@@ -40,7 +41,7 @@ class TrainingSession:
     def __init__(self) -> None:
         self._process: Any = None
         self._events: Any = None
-        self._commands: Any = None
+        self._commands: CommandChannel | None = None
         self._stop_flag: Any = None
         self._lock: RunLock | None = None
         self._ended = True
@@ -72,7 +73,7 @@ class TrainingSession:
         with _real_stdio():
             context = multiprocessing.get_context("spawn")
             self._events = context.Queue(maxsize=EVENTS_MAX)
-            self._commands = context.Queue()
+            self._commands = CommandChannel(context)
             self._stop_flag = context.Event()
             # The target's module is light: the worker imports torch after the spawn.
             self._process = context.Process(
@@ -107,7 +108,7 @@ class TrainingSession:
         if isinstance(command, Stop):
             self._stop_flag.set()  # fast path: seen even while the queue is busy
         with contextlib.suppress(ValueError, OSError, queue.Full):
-            self._commands.put_nowait(command)
+            self._commands.put(command)
 
     def drain(self, max_items: int = 500) -> list[Event]:
         """Whatever events are waiting, up to ``max_items``; never blocks.
@@ -115,18 +116,16 @@ class TrainingSession:
         A worker that died without a final status (SIGKILL, OOM) yields a
         ``crashed`` status here, once, as soon as its queue is empty.
         """
+        if self._events is not None:
+            while len(self._backlog) < max_items:
+                received = self._receive()
+                if not received:
+                    break
+                self._backlog.extend(received)
         out = self._backlog[:max_items]
         del self._backlog[: len(out)]
-        if self._events is None:
-            return out
-        while len(out) < max_items:
-            try:
-                event = self._events.get_nowait()
-            except (queue.Empty, OSError, ValueError, EOFError):
-                break
-            self._track(event)
-            out.append(event)
-        if len(out) < max_items and not self._ended and not self.alive:
+        queue_empty = len(out) < max_items and self._events is not None
+        if queue_empty and not self._ended and not self.alive:
             out.extend(self._on_exit())
         return out
 
@@ -161,18 +160,22 @@ class TrainingSession:
     # -- internals -------------------------------------------------------------------
 
     def _drain_raw(self) -> list[Event]:
-        events = []
-        while True:
-            try:
-                event = self._events.get_nowait()
-            except (queue.Empty, OSError, ValueError, EOFError):
-                return events
-            self._track(event)
-            events.append(event)
+        events: list[Event] = []
+        while received := self._receive():
+            events.extend(received)
+        return events
 
-    def _track(self, event: Event) -> None:
-        if isinstance(event, Status):
-            self.state = event.state
+    def _receive(self) -> list[Event]:
+        """The events of one queue item (the worker sends games in batches); [] if none."""
+        try:
+            item = self._events.get_nowait()
+        except (queue.Empty, OSError, ValueError, EOFError):
+            return []
+        events = item if isinstance(item, list) else [item]
+        for event in events:
+            if isinstance(event, Status):
+                self.state = event.state
+        return events
 
     def _on_exit(self) -> list[Event]:
         """The worker is gone: free the lock and say how it ended, if it did not."""
@@ -196,10 +199,11 @@ class TrainingSession:
             self._process.join(0)
             if self._process.exitcode is not None:
                 self._process.close()
-        for q in (self._events, self._commands):
-            if q is not None:
-                q.close()
-                q.join_thread()
+        if self._events is not None:
+            self._events.close()
+            self._events.join_thread()
+        if self._commands is not None:
+            self._commands.close()
         self._process = None
         self._events = None
         self._commands = None

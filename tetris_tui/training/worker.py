@@ -33,12 +33,13 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
+from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.reporter import EventSink
 
 LOG_FILE = "worker.log"
 
 
-def worker_entry(config: Config, events: Any, commands: Any, stop_flag: Any) -> None:
+def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_flag: Any) -> None:
     """Run one training session; always ends with a terminal Status event."""
     _detach_from_terminal()
     log_problem = _redirect_output(config.run_dir / LOG_FILE)
@@ -63,7 +64,7 @@ def worker_entry(config: Config, events: Any, commands: Any, stop_flag: Any) -> 
         runlog: RunLog | None = RunLog(config.run_dir)
     except OSError:
         runlog = None
-    sink = EventSink(events, runlog, ui_gone)
+    sink = EventSink(events, runlog, ui_gone, batch_games=True)
     _forward_warnings(sink)
     sink.send(Status(STARTING, 0))
     if log_problem:
@@ -85,7 +86,9 @@ def worker_entry(config: Config, events: Any, commands: Any, stop_flag: Any) -> 
 class Trainer:
     """One session of training: load or create the model, learn, save."""
 
-    def __init__(self, config: Config, sink: EventSink, commands: Any, stop_flag: Any) -> None:
+    def __init__(
+        self, config: Config, sink: EventSink, commands: CommandChannel, stop_flag: Any
+    ) -> None:
         self.config = config
         self.sink = sink
         self.commands = commands

@@ -1,0 +1,96 @@
+"""The worker's reporting pieces on their own: batched games and the command channel."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import queue
+import threading
+import time
+
+from tetris_tui.protocol import Episode, Metrics, Pause, SetSpeed, Status
+from tetris_tui.training.command_channel import CommandChannel
+from tetris_tui.training.reporter import EventSink
+from tetris_tui.training.runlog import EVENTS_FILE, RunLog
+
+
+def _game(number: int) -> Episode:
+    return Episode(
+        episode=number,
+        lines=number,
+        reward=1.5,
+        pieces=10,
+        length=10,
+        timesteps=100 * number,
+        time=1.0,
+        duration_s=0.1,
+        env_index=0,
+    )
+
+
+def _items(q: queue.Queue) -> list:
+    items = []
+    while not q.empty():
+        items.append(q.get_nowait())
+    return items
+
+
+def test_games_are_held_until_a_flush_and_sent_as_one_item(tmp_path):
+    events: queue.Queue = queue.Queue()
+    sink = EventSink(events, RunLog(tmp_path), threading.Event(), batch_games=True)
+    for number in (1, 2, 3):
+        sink.send(_game(number))
+    assert _items(events) == []
+    sink.flush()
+    assert _items(events) == [[_game(1), _game(2), _game(3)]]
+    sink.flush()  # nothing held: nothing sent
+    assert _items(events) == []
+    sink.close()
+    lines = (tmp_path / EVENTS_FILE).read_text().splitlines()
+    assert [json.loads(line)["episode"] for line in lines] == [1, 2, 3]
+
+
+def test_any_other_event_sends_the_held_games_first(tmp_path):
+    events: queue.Queue = queue.Queue()
+    sink = EventSink(events, RunLog(tmp_path), threading.Event(), batch_games=True)
+    sink.send(_game(1))
+    metrics = Metrics(timesteps=100, steps_per_sec=1.0, episodes=1, elapsed_s=1.0)
+    sink.send(metrics)
+    sink.send(_game(2))
+    sink.send(Status("stopped", 200))
+    assert _items(events) == [[_game(1)], metrics, [_game(2)], Status("stopped", 200)]
+    sink.close()
+    kinds = [json.loads(x)["kind"] for x in (tmp_path / EVENTS_FILE).read_text().splitlines()]
+    assert kinds == ["episode", "episode", "status"]
+
+
+def test_close_sends_games_still_held(tmp_path):
+    events: queue.Queue = queue.Queue()
+    sink = EventSink(events, None, threading.Event(), batch_games=True)
+    sink.send(_game(7))
+    sink.close()
+    assert _items(events) == [[_game(7)]]
+
+
+def test_unbatched_sink_sends_each_game_at_once():
+    events: queue.Queue = queue.Queue()
+    sink = EventSink(events, None, threading.Event())
+    sink.send(_game(1))
+    assert _items(events) == [_game(1)]
+
+
+def test_command_channel_counts_what_is_on_its_way():
+    channel = CommandChannel(multiprocessing.get_context("spawn"))
+    assert not channel.pending() and channel.get() is None
+    channel.put(Pause())
+    channel.put(SetSpeed(0.5))
+    assert channel.pending()
+    deadline = time.monotonic() + 5
+    received = []
+    while channel.pending() and time.monotonic() < deadline:
+        command = channel.get(timeout=0.1)
+        if command is not None:
+            received.append(command)
+    assert received == [Pause(), SetSpeed(0.5)]
+    assert not channel.pending() and channel.get() is None
+    channel.close()
