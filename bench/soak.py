@@ -14,7 +14,6 @@ Last line: ``rss_growth_mb=…`` (worker plus its children; flat means a few MB)
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import statistics
@@ -25,62 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat(int(entry))
-            if fields is not None and int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found, stack = [], [pid]
-    while stack:
-        for child in children(stack.pop()):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
-def find_worker(parent: int, timeout: float = 60.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for child in children(parent):
-            line = cmdline(child)
-            if "spawn_main" in line and "resource_tracker" not in line:
-                return child
-        time.sleep(0.1)
-    raise SystemExit("no worker process appeared")
+from tetris_tui.proctree import descendants, find_worker, rss_mb
 
 
 def main() -> int:
@@ -109,7 +53,7 @@ def main() -> int:
                 last_line[0] = line.strip()
 
     threading.Thread(target=read, daemon=True).start()
-    worker = find_worker(process.pid)
+    worker = find_worker(process.pid, timeout=60.0)
     print(f"run dir {run}; headless pid {process.pid}, worker pid {worker}", flush=True)
     print(f"{'t (s)':>7} {'worker MB':>10} {'+children':>10} {'parent MB':>10}  progress")
     samples: list[tuple[float, float, float]] = []
@@ -118,9 +62,9 @@ def main() -> int:
         while (elapsed := time.monotonic() - started) < args.minutes * 60:
             if process.poll() is not None:
                 raise SystemExit(f"headless run ended early (exit {process.returncode})")
-            own = rss_mb(worker)
-            total = own + sum(rss_mb(p) for p in descendants(worker))
-            parent = rss_mb(process.pid)
+            own = rss_mb(worker) or 0.0
+            total = own + sum(rss_mb(p) or 0.0 for p in descendants(worker))
+            parent = rss_mb(process.pid) or 0.0
             samples.append((elapsed, total, parent))
             print(f"{elapsed:7.0f} {own:10.1f} {total:10.1f} {parent:10.1f}  {last_line[0]}")
             sys.stdout.flush()

@@ -13,78 +13,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from tetris_tui.proctree import pid_alive
+
 CLI = [sys.executable, "-m", "tetris_tui"]
 # Small, fast PPO on the raw env: a headless run trains in seconds.
 FAST = ["--env", "raw", "--n-steps", "128", "--batch-size", "64", "--n-envs", "1"]
 FAST += ["--device", "cpu", "--seed", "1"]
-
-
-# -- the process table ------------------------------------------------------------------
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def pid_alive(pid: int) -> bool:
-    """Running (a zombie counts as gone: it runs nothing and holds no files)."""
-    fields = _stat(pid)
-    return fields is not None and fields[0] != "Z"
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat(int(entry))
-            if fields is not None and int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found, stack = [], [pid]
-    while stack:
-        for child in children(stack.pop()):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def find_worker(parent: int, timeout: float = 30.0) -> int:
-    """The spawned training worker below ``parent`` (not the resource tracker)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for child in children(parent):
-            line = cmdline(child)
-            if "spawn_main" in line and "resource_tracker" not in line:
-                return child
-        time.sleep(0.05)
-    raise AssertionError(f"no worker process appeared below pid {parent}")
-
-
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of one process in MiB, from /proc/<pid>/status."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def wait_gone(pids: Iterable[int], timeout: float) -> list[int]:

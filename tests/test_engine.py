@@ -9,6 +9,7 @@ import time
 import pytest
 from conftest import collect_until, of_kind, small_config
 
+from tetris_tui.proctree import pid_alive
 from tetris_tui.protocol import (
     FINISHED,
     LATEST,
@@ -31,14 +32,6 @@ from tetris_tui.training.session import TrainingSession, worker_pids
 
 def _state(events, state):
     return any(isinstance(e, Status) and e.state == state for e in events)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_every_event_kind_arrives_with_sane_values(session, run_dir):
@@ -97,7 +90,7 @@ def test_stop_saves_latest_and_the_worker_exits(session, run_dir):
         time.sleep(0.05)
     assert not session.alive
     assert time.monotonic() - started < 10
-    assert not [p for p in pids if _pid_alive(p)]
+    assert not [p for p in pids if pid_alive(p)]
 
 
 def test_pause_holds_the_timesteps_and_resume_continues(session, run_dir):
@@ -169,9 +162,9 @@ def test_dropped_session_leaves_no_process(run_dir):
     assert pids
     del session
     deadline = time.monotonic() + 15
-    while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [p for p in pids if _pid_alive(p)]
+    assert not [p for p in pids if pid_alive(p)]
     assert (run_dir / LATEST / "model.zip").is_file()
 
 

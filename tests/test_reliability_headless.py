@@ -21,18 +21,15 @@ from reliability_helpers import (
     CLI,
     FAST,
     Headless,
-    descendants,
-    find_worker,
     kill_all,
     last_status,
     load_ppo,
-    pid_alive,
     read_json,
-    rss_mb,
     run_cli,
     wait_gone,
 )
 
+from tetris_tui.proctree import descendants, find_worker, pid_alive, rss_mb
 from tetris_tui.training.faults import ENV_VAR
 from tetris_tui.training.runlock import RunLock
 
