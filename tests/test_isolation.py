@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 
-from tetris_tui.training.worker import _redirect_output
+from tetris_tui.training.process_setup import redirect_output
 
 
 def _noisy_child(log_path: str) -> None:
     from pathlib import Path
 
-    _redirect_output(Path(log_path))
+    redirect_output(Path(log_path))
     print("python print from the worker")
     print("python stderr from the worker", file=sys.stderr)
     os.write(1, b"raw fd 1 write\n")

@@ -28,8 +28,8 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
+from tetris_tui.training.process_setup import LOG_FILE
 from tetris_tui.training.session import RunLockedError, TrainingSession
-from tetris_tui.training.worker import LOG_FILE
 
 POLL_SECONDS = 0.05
 # More games than this per second are summarised in one line.

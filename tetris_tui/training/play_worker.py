@@ -7,7 +7,6 @@ lock and can run beside a training run.
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -31,14 +30,8 @@ from tetris_tui.protocol import (
     Stop,
 )
 from tetris_tui.training.command_channel import CommandChannel
+from tetris_tui.training.process_setup import prepare_worker_process
 from tetris_tui.training.reporter import EventSink
-from tetris_tui.training.worker import (
-    LOG_FILE,
-    _detach_from_terminal,
-    _install_signal_handlers,
-    _redirect_output,
-    _watch_parent,
-)
 
 # Default pause between two moves so a person can follow the game.
 PLAY_DELAY = 0.15
@@ -48,11 +41,7 @@ def play_entry(
     config: Config, model_dir: Path, events: Any, commands: CommandChannel, stop_flag: Any
 ) -> None:
     """Play games with the model in ``model_dir`` until stopped."""
-    _detach_from_terminal()
-    _redirect_output(config.run_dir / LOG_FILE)
-    ui_gone = threading.Event()
-    _watch_parent(ui_gone, stop_flag)
-    _install_signal_handlers(stop_flag)
+    ui_gone, _ = prepare_worker_process(config.run_dir, stop_flag)
     sink = EventSink(events, None, ui_gone)
     sink.send(Status(STARTING, 0))
     try:

@@ -8,15 +8,9 @@ happen inside the worker.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import multiprocessing.connection
-import os
-import signal
 import sys
-import threading
 import traceback
 import warnings
-from pathlib import Path
 from typing import Any
 
 from tetris_tui.config import Config
@@ -34,18 +28,13 @@ from tetris_tui.protocol import (
     Warning,
 )
 from tetris_tui.training.command_channel import CommandChannel
+from tetris_tui.training.process_setup import prepare_worker_process
 from tetris_tui.training.reporter import EventSink
-
-LOG_FILE = "worker.log"
 
 
 def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_flag: Any) -> None:
     """Run one training session; always ends with a terminal Status event."""
-    _detach_from_terminal()
-    log_problem = _redirect_output(config.run_dir / LOG_FILE)
-    ui_gone = threading.Event()
-    _watch_parent(ui_gone, stop_flag)
-    _install_signal_handlers(stop_flag)
+    ui_gone, log_problem = prepare_worker_process(config.run_dir, stop_flag)
     from tetris_tui.training.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
     from tetris_tui.training.runlog import RunLog
 
@@ -207,49 +196,6 @@ class Trainer:
         from tetris_tui.training.periodic_eval import PeriodicEvaluator
 
         return PeriodicEvaluator(self.config, writer)
-
-
-def _detach_from_terminal() -> None:
-    """Own session: Ctrl+C and hang-ups reach the parent, which stops us cleanly."""
-    with contextlib.suppress(OSError):
-        os.setsid()
-
-
-def _redirect_output(log_path: Path) -> str:
-    """Send fds 1 and 2 (ours and every library's) to the log file, never the terminal."""
-    try:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        problem = ""
-    except OSError as exc:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        problem = f"cannot write {log_path} ({exc.strerror}); worker output is discarded"
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    return problem
-
-
-def _watch_parent(ui_gone: threading.Event, stop_flag: Any) -> None:
-    """When the UI process dies (kill, hang-up), save and exit on our own."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def wait() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        ui_gone.set()
-        stop_flag.set()
-
-    threading.Thread(target=wait, name="parent-watchdog", daemon=True).start()
-
-
-def _install_signal_handlers(stop_flag: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stop_flag.set())
 
 
 def _forward_warnings(sink: EventSink) -> None:

@@ -1,0 +1,77 @@
+"""What every worker process does first: leave the terminal, log to a file, watch the UI.
+
+Shared by the training worker and the play worker. The rule it enforces: a
+worker never writes to the terminal, and never outlives the UI by more than
+the time it takes to save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+LOG_FILE = "worker.log"
+
+
+def prepare_worker_process(run_dir: Path, stop_flag: Any) -> tuple[threading.Event, str]:
+    """Detach, redirect output to ``<run>/worker.log`` and arm the stop triggers.
+
+    Returns the event set when the UI process dies, and a problem with the log
+    file to tell the user about ("" when there is none).
+    """
+    detach_from_terminal()
+    log_problem = redirect_output(run_dir / LOG_FILE)
+    ui_gone = threading.Event()
+    watch_parent(ui_gone, stop_flag)
+    install_signal_handlers(stop_flag)
+    return ui_gone, log_problem
+
+
+def detach_from_terminal() -> None:
+    """Own session: Ctrl+C and hang-ups reach the parent, which stops us cleanly."""
+    with contextlib.suppress(OSError):
+        os.setsid()
+
+
+def redirect_output(log_path: Path) -> str:
+    """Send fds 1 and 2 (ours and every library's) to the log file, never the terminal."""
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        problem = ""
+    except OSError as exc:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        problem = f"cannot write {log_path} ({exc.strerror}); worker output is discarded"
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    return problem
+
+
+def watch_parent(ui_gone: threading.Event, stop_flag: Any) -> None:
+    """When the UI process dies (kill, hang-up), save and exit on our own."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        ui_gone.set()
+        stop_flag.set()
+
+    threading.Thread(target=wait, name="parent-watchdog", daemon=True).start()
+
+
+def install_signal_handlers(stop_flag: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop_flag.set())
