@@ -115,6 +115,9 @@ def _metrics_line(event: Metrics) -> str:
         f"{event.steps_per_sec:>7,.0f} steps/s",
         f"games {event.episodes}",
     ]
+    if event.elapsed_s > 0:
+        # Below ~100% the worker does not get a whole core: something else is busy.
+        parts.append(f"cpu {100 * event.cpu_s / event.elapsed_s:.0f}%")
     if event.lines_mean is not None:
         parts.append(f"lines/game mean(100) {event.lines_mean:.2f} max {event.lines_max:.0f}")
     return "  ".join(parts)
