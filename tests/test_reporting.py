@@ -94,3 +94,18 @@ def test_command_channel_counts_what_is_on_its_way():
     assert received == [Pause(), SetSpeed(0.5)]
     assert not channel.pending() and channel.get() is None
     channel.close()
+
+
+def test_session_drain_unpacks_batches_and_keeps_its_bound():
+    from tetris_tui.training.session import TrainingSession
+
+    session = TrainingSession()
+    session._events = queue.Queue()  # the worker's queue, without a worker
+    session._ended = True
+    for item in (Status("running", 0), [_game(1), _game(2), _game(3)], [_game(4)]):
+        session._events.put(item)
+    assert session.drain(max_items=2) == [Status("running", 0), _game(1)]
+    assert session.state == "running"
+    assert session.drain(max_items=2) == [_game(2), _game(3)]
+    assert session.drain(max_items=2) == [_game(4)]
+    assert session.drain(max_items=2) == []
