@@ -67,6 +67,10 @@ class Tmux:
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", "ui")
 
+    def screen_with_colours(self) -> str:
+        """The screen with its SGR escape sequences, as tmux holds them."""
+        return self.run("capture-pane", "-p", "-e", "-t", "ui")
+
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", "ui", *keys)
 
@@ -127,6 +131,12 @@ def test_cli_in_tmux_trains_shows_games_and_quits_cleanly(tmp_path):
         tmux.keys("s")
         screen = wait_screen(tmux, lambda s: finished_games(s) >= 1 and "RUNNING" in s, 90)
         assert "episodes" in screen and "learning" in screen
+        # Inside tmux TERM is tmux-256color: the app must draw in 256 colours
+        # (38;5;N / 48;5;N), never in true colour the terminal may not have.
+        coloured = tmux.screen_with_colours()
+        palette = set(re.findall(r"[34]8;5;(\d+)", coloured))
+        assert len(palette) >= 4, coloured
+        assert not re.search(r"[34]8;2;\d", coloured), "true-colour codes in a 256-colour terminal"
         tree = [pane, *child_pids(pane)]
         assert len(tree) >= 2  # the app and its worker
         tmux.keys("q")
