@@ -11,6 +11,7 @@ from tetris_tui.ui.widgets.board import PIECES, BoardView
 from tetris_tui.ui.widgets.episodes import STAR, EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
 from tetris_tui.ui.widgets.series import Series, finite, fmt_duration, fmt_int, fmt_num
+from tetris_tui.ui.widgets.spark import spark_rows
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
 
 
@@ -49,6 +50,46 @@ def test_series_bounded_nan_safe_with_all_time_extremes():
     assert math.isclose(series.mean, (3 + 4 + 9) / 3)
     assert all(math.isfinite(v) for v in series.data())
     assert Series().mean is None and Series().last is None
+
+
+def test_spark_rows_draw_what_textuals_sparkline_draws():
+    """Same buckets, bar levels and colours as Textual's renderable, at any size."""
+    import random
+    import statistics
+
+    from rich.color import Color
+    from rich.console import Console
+    from rich.segment import Segment
+    from textual.renderables.sparkline import Sparkline
+
+    console = Console(width=200, color_system="truecolor")
+    low, high = (10, 40, 20), (200, 250, 90)
+    rng = random.Random(3)
+    cases = [[], [4.0], [1.0, 1.0, 1.0]] + [
+        [rng.uniform(-5, 50) for _ in range(n)] for n in (2, 7, 31, 45, 46, 100, 1000)
+    ]
+    for data in cases:
+        for width, height in ((11, 1), (44, 2), (45, 2), (60, 3)):
+            expected = Sparkline(
+                data,
+                width=width,
+                height=height,
+                min_color=Color.from_rgb(*low),
+                max_color=Color.from_rgb(*high),
+                summary_function=statistics.fmean,
+            )
+            lines = Segment.split_lines(console.render(expected, console.options))
+            # Cells as (char, rgb); the widget pads short lines with blank cells.
+            want = [
+                [(c, style and tuple(style.color.triplet)) for t, style, _ in line for c in t]
+                for line in lines
+            ]
+            want = [line + [(" ", None)] * (width - len(line)) for line in want]
+            got = [
+                [(c, rgb) for t, rgb in line for c in t]
+                for line in spark_rows(data, width, height, low, high)
+            ]
+            assert got == want
 
 
 def test_every_piece_kind_has_its_own_glyph_and_colour():

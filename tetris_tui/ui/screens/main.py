@@ -3,8 +3,9 @@
 It routes the *view* events of a drained batch (board frames, games, metrics,
 evaluations) to its widgets and hands the *control* events (status, checkpoint,
 info, warning, error) back to the app, which owns the worker and the state.
-Games and sparklines reach the screen at most ``PANEL_HZ`` times a second;
-only the last board frame of a batch is drawn.
+Games, sparklines and the status line's figures reach the screen at most
+``PANEL_HZ`` times a second, in one repaint; only the last board frame of a
+batch is drawn.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tetris_tui import protocol as p
 from tetris_tui.config import Config
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
-from tetris_tui.ui.widgets.learning import LearningPanel
+from tetris_tui.ui.widgets.learning import LearningPanel, geometry_for
 from tetris_tui.ui.widgets.runinfo import RunInfo, config_rows
 from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
@@ -50,6 +51,7 @@ class MainScreen(Screen[None]):
         self.board_view.set_watching(watching)
         self.timesteps = info.timesteps
         self._pending_games: list[p.Episode] = []
+        self._pending_status: dict[str, Any] = {}
         self._panels_at = 0.0
 
     def compose(self) -> ComposeResult:
@@ -76,13 +78,14 @@ class MainScreen(Screen[None]):
         self._layout_for(event.size.width, event.size.height)
 
     def _layout_for(self, width: int, height: int) -> None:
-        """Bigger cells on big terminals; a shorter footer on narrow ones.
+        """Bigger cells on big terminals, panel columns by width; a shorter footer on narrow ones.
 
         Below 100 columns the footer leaves out ``^p palette`` (ctrl+p still works
         and the help lists it) so that every key fits in 80 columns.
         """
         scale = 2 if width >= 150 and height >= 46 else 1
         self.board_view.set_scale(scale)
+        self.learning.set_geometry(geometry_for(width, height))
         # The run panel only where it fits whole under the board.
         room = height - 2 - (20 * scale + 2)
         self.run_info.display = bool(self.run_info.rows) and room >= len(self.run_info.rows) + 2
@@ -103,11 +106,10 @@ class MainScreen(Screen[None]):
             elif isinstance(event, p.Metrics):
                 self.timesteps = event.timesteps
                 self.learning.add_metrics(event)
-                self.status_bar.update_info(
-                    timesteps=self.timesteps,
-                    steps_per_sec=event.steps_per_sec,
-                    elapsed_s=event.elapsed_s,
-                )
+                self._pending_status = {
+                    "steps_per_sec": event.steps_per_sec,
+                    "elapsed_s": event.elapsed_s,
+                }
             elif isinstance(event, p.Evaluation):
                 self.learning.add_evaluation(event)
                 control.append(event)
@@ -130,8 +132,10 @@ class MainScreen(Screen[None]):
         if not force and now - self._panels_at < 1.0 / PANEL_HZ:
             return
         self._panels_at = now
-        # Games move the step count on nearly every tick: redraw it at this rate too.
-        self.status_bar.update_info(timesteps=self.timesteps)
+        # Games and metrics move the status line on nearly every tick: redraw it
+        # in the same repaint as the panels (each separate repaint has a fixed cost).
+        self.status_bar.update_info(timesteps=self.timesteps, **self._pending_status)
+        self._pending_status = {}
         if self._pending_games:
             games, self._pending_games = self._pending_games, []
             self.episode_log.add_episodes(games)

@@ -8,6 +8,8 @@ give it a ``protocol.Board`` frame and it draws it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
@@ -95,9 +97,10 @@ class BoardView(Widget):
         self.watching = True
         self.message: str = "press s to start"
         self.scale = 1
-        self._base_style: Style | None = None
+        self._look: Look | None = None
+        self._palette: tuple[Style, ...] | None = None
         self._strips: dict[tuple[object, ...], Strip] = {}
-        self._side_cache: tuple[tuple[int, Style], list[list[Segment]]] | None = None
+        self._side_cache: tuple[tuple[int, Style], list[tuple[Segment, ...]]] | None = None
 
     # -- data in -------------------------------------------------------------------
     def show_frame(self, frame: Board) -> None:
@@ -119,22 +122,23 @@ class BoardView(Widget):
         ):
             self.refresh()
             return
-        lines = self._changed_lines(old, frame, old_side[1])
+        look = self._make_look()
+        lines = self._changed_lines(old, frame, old_side[1], look)
         if lines:
-            width = self.size.width
-            self.refresh(*(Region(0, y, width, 1) for y in sorted(lines)))
+            self.refresh(*(Region(0, y, look.width, h) for y, h in _runs(sorted(lines))))
 
-    def _changed_lines(self, old: Board, new: Board, old_side: list[list[Segment]]) -> set[int]:
+    def _changed_lines(
+        self, old: Board, new: Board, old_side: list[tuple[Segment, ...]], look: Look
+    ) -> set[int]:
         """Widget lines whose content differs between two frames."""
-        scale, height = self.scale, self.size.height
-        offset = max(0, BOARD_ROWS * scale - height)
+        scale, height, offset = self.scale, look.height, look.offset
         lines: set[int] = set()
         old_marks, new_marks = old.highlight or b"", new.highlight or b""
         for row in range(BOARD_ROWS):
             cut = slice(row * BOARD_COLS, (row + 1) * BOARD_COLS)
             if old.cells[cut] != new.cells[cut] or old_marks[cut] != new_marks[cut]:
                 lines.update(range(row * scale - offset, (row + 1) * scale - offset))
-        side = self._side_lines(self._base_style or self.rich_style)
+        side = self._side_lines(look)
         for y in range(max(len(side), len(old_side))):
             if y >= len(side) or y >= len(old_side) or side[y] != old_side[y]:
                 lines.add(y)
@@ -172,35 +176,65 @@ class BoardView(Widget):
         return BOARD_ROWS * self.scale
 
     # -- drawing ---------------------------------------------------------------------
-    def _overlay(self) -> list[str]:
+    def _overlay(self) -> tuple[str, ...]:
         """Text drawn across the middle of the well, if any."""
         if not self.watching:
-            return ["watching off", "w: turn on"]
+            return ("watching off", "w: turn on")
         if self.frame is None and self.message:
-            return [self.message]
-        return []
+            return (self.message,)
+        return ()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._palette = None  # a theme or class change: look the styles up again
+
+    def _make_look(self) -> Look:
+        """Everything the lines of one repaint share, looked up once (not per line).
+
+        The styles walk the DOM (a millisecond per frame), so they are kept
+        until Textual reports a style change.
+        """
+        palette = self._palette
+        if palette is None:
+            base = self.rich_style
+            palette = self._palette = (
+                base,
+                base + self.get_component_rich_style("board--well"),
+                base + self.get_component_rich_style("board--wall"),
+                self.get_component_rich_style("board--message"),
+                base + self.get_component_rich_style("board--label"),
+                base + self.get_component_rich_style("board--value"),
+            )
+        width, height = self.size
+        offset = max(0, BOARD_ROWS * self.scale - height)
+        return Look(width, height, offset, *palette)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # rich_style walks the DOM on every call: look it up once per repaint.
-        self._base_style = self.rich_style
+        # Widget.size and rich_style walk the DOM: look them up once per repaint.
+        look = self._make_look()
+        if look != self._look:
+            self._look = look
+            self._strips.clear()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        content_rows = BOARD_ROWS * self.scale
-        # On short terminals drop the top rows: the stack at the bottom matters most.
-        offset = max(0, content_rows - self.size.height)
-        row_y = y + offset
-        base = self._base_style or self.rich_style
-        side = self._side_lines(base)
-        side_line = tuple(side[y]) if y < len(side) else ()
-        key = (self._row_key(row_y), offset and y == 0, side_line, base, self.size.width)
+        look = self._look or self._make_look()
+        row_y = y + look.offset  # on short terminals the top rows go: the stack matters most
+        side = self._side_lines(look)
+        side_line = side[y] if y < len(side) else ()
+        top_edge = bool(look.offset) and y == 0
+        key = (self._row_key(row_y), top_edge, side_line)
         strip = self._strips.get(key)
         if strip is None:
-            segments = self._well_line(row_y, base)
-            wall = self.get_component_rich_style("board--wall")
-            segments.append(Segment("▕" if offset and y == 0 else "│", base + wall))
+            segments = self._well_line(row_y, look)
+            segments.append(Segment("▕" if top_edge else "│", look.wall))
             segments.extend(side_line)
-            strip = Strip(segments).adjust_cell_length(self.size.width, base)
+            used = self.well_width + 1 + sum(len(segment.text) for segment in side_line)
+            if used < look.width:
+                segments.append(Segment(" " * (look.width - used), look.base))
+            strip = Strip(_merge(segments), max(used, look.width))
+            if used > look.width:
+                strip = strip.crop(0, look.width)
             if len(self._strips) > STRIP_CACHE:
                 self._strips.clear()
             self._strips[key] = strip
@@ -211,23 +245,22 @@ class BoardView(Widget):
         overlay = self._overlay()
         frame = self.frame
         if overlay or frame is None or not self.watching:
-            return ("overlay", tuple(overlay), row_y, self.scale)
+            return ("overlay", overlay, row_y, self.scale)
         start = (row_y // self.scale) * BOARD_COLS
         marks = frame.highlight[start : start + BOARD_COLS] if frame.highlight else b""
         return (frame.cells[start : start + BOARD_COLS], marks, self.scale)
 
-    def _well_line(self, row_y: int, base: Style) -> list[Segment]:
+    def _well_line(self, row_y: int, look: Look) -> list[Segment]:
         scale = self.scale
         width = self.well_width
-        well = base + self.get_component_rich_style("board--well")
+        well = look.well
         overlay = self._overlay()
         if overlay:
             top = (BOARD_ROWS * scale - len(overlay)) // 2
             index = row_y - top
             if 0 <= index < len(overlay):
                 text = overlay[index][:width].center(width)
-                style = well + self.get_component_rich_style("board--message")
-                return [Segment(text, style)]
+                return [Segment(text, well + look.message)]
         empty = Segment((" ·" if scale == 1 else "  · ")[: 2 * scale], well)
         frame = self.frame
         if frame is None or not self.watching or len(frame.cells) < BOARD_ROWS * BOARD_COLS:
@@ -245,47 +278,82 @@ class BoardView(Widget):
                 line.append(piece_cell(kind, lit, 2 * scale))
         return line
 
-    def _side_lines(self, base: Style) -> list[list[Segment]]:
-        """The side panel, one segment list per row (cached per frame)."""
-        height = self.size.height
-        key = (height, base)
+    def _side_lines(self, look: Look) -> list[tuple[Segment, ...]]:
+        """The side panel, one tuple of segments per row (cached per frame)."""
+        key = (look.height, look.base)
         if self._side_cache is not None and self._side_cache[0] == key:
             return self._side_cache[1]
-        label = base + self.get_component_rich_style("board--label")
-        value = base + self.get_component_rich_style("board--value")
+        base, label, value = look.base, look.label, look.value
         frame = self.frame
-        rows: list[list[Segment]] = []
+        rows: list[tuple[Segment, ...]] = []
 
         def text(content: str, style: Style) -> None:
-            rows.append([Segment(" " + content[: SIDE_WIDTH - 2], style)])
+            rows.append((Segment(" " + content[: SIDE_WIDTH - 2], style),))
 
         def preview(kind: int | None) -> None:
             if kind is None or kind not in SHAPES:
-                rows.append([Segment(" –", label)])
-                rows.append([])
+                rows.append((Segment(" –", label),))
+                rows.append(())
                 return
             for shape_row in SHAPES[kind]:
                 line = [Segment(" ", base)]
                 for mark in shape_row:
                     line.append(piece_cell(kind) if mark == "X" else Segment("  ", base))
-                rows.append(line)
+                rows.append(tuple(_merge(line)))
 
         next_pieces = frame.next_pieces if frame is not None and self.watching else ()
         # Counters take 6 rows and hold 4: give the previews what is left.
-        room = max(1, (height - 10 - 1) // 3)
+        room = max(1, (look.height - 10 - 1) // 3)
         text("NEXT", label)
         for kind in list(next_pieces)[:room] or [None]:
             preview(kind)
-            rows.append([])
+            rows.append(())
         text("HOLD", label)
         preview(frame.hold if frame is not None and self.watching else None)
-        rows.append([])
+        rows.append(())
         text("LINES", label)
         text(str(frame.lines) if frame is not None else "–", value)
         text("PIECES", label)
         text(str(frame.pieces) if frame is not None else "–", value)
         self._side_cache = (key, rows)
         return rows
+
+
+@dataclass(frozen=True)
+class Look:
+    """Size, crop offset and styles shared by every line of one repaint."""
+
+    width: int
+    height: int
+    offset: int
+    base: Style
+    well: Style
+    wall: Style
+    message: Style
+    label: Style
+    value: Style
+
+
+def _runs(lines: list[int]) -> list[tuple[int, int]]:
+    """Sorted line numbers as (first, count) runs: one dirty region per run."""
+    runs: list[tuple[int, int]] = []
+    for y in lines:
+        if runs and runs[-1][0] + runs[-1][1] == y:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((y, 1))
+    return runs
+
+
+def _merge(segments: list[Segment]) -> list[Segment]:
+    """Join neighbours of the same style: fewer segments are cheaper at every later stage."""
+    merged: list[Segment] = []
+    for segment in segments:
+        if merged and merged[-1].style == segment.style:
+            merged[-1] = Segment(merged[-1].text + segment.text, segment.style)
+        else:
+            merged.append(segment)
+    return merged
 
 
 def piece_name(kind: int) -> str:

@@ -5,7 +5,7 @@ re-renders every visible cell through Rich on each added row, which cost a
 third of a core with fast games; here a row is a handful of Segments built
 only when it is on screen. Rows live in a deque (``max_rows``). The log follows
 the newest game until the user scrolls up; ``follow()`` (or scrolling back to
-the end) resumes it.
+the end) resumes it. A row's Strip is built once and reused while it scrolls.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ COLUMNS = (
     ("env", "env", 5),
 )
 ROW_WIDTH = sum(width for _, _, width in COLUMNS)
+STRIP_CACHE = 256  # rendered rows kept (a screenful is at most a few dozen)
 STAR = "★"
 
 
@@ -93,7 +94,10 @@ class EpisodeLog(ScrollView, can_focus=True):
         self.best_episode: int | None = None
         self.following = True
         self._first_index = 0  # games dropped off the top, for zebra parity
-        self._base_style: Style | None = None
+        # Component styles of the last repaint, and each kept row's strip by game number.
+        self._styles: tuple[Style, Style, Style, Style] | None = None
+        self._strips: dict[int, Strip] = {}
+        self._strips_key: tuple[int, int] = (0, 0)
 
     def on_mount(self) -> None:
         self._update_subtitle()
@@ -192,29 +196,51 @@ class EpisodeLog(ScrollView, can_focus=True):
         self.border_subtitle = " · ".join(parts)
 
     # -- drawing -------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None  # a theme or focus change: look the styles up again
+
     def render_lines(self, crop: Region) -> list[Strip]:
-        # rich_style walks the DOM on every call: look it up once per repaint.
-        self._base_style = self.rich_style
+        # Styles walk the DOM: look them up once per repaint, not per line (and
+        # keep them until Textual reports a style change).
+        if self._styles is None:
+            base = self.rich_style
+            self._styles = (
+                base,
+                base + self.get_component_rich_style("episodes--header"),
+                base + self.get_component_rich_style("episodes--odd"),
+                self.get_component_rich_style("episodes--record"),
+            )
+            self._strips.clear()
+        key = (self.scroll_offset.x, self.scrollable_content_region.width)
+        if key != self._strips_key:
+            self._strips_key = key
+            self._strips.clear()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
+        """A row's strip is built once: following the log shifts rows, it does not change them."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self._base_style or self.rich_style
+        base, header, odd, record_style = self._styles or (self.rich_style,) * 4
         if y == 0:
-            header = row_text([header for _, header, _ in COLUMNS])
-            style = base + self.get_component_rich_style("episodes--header")
-            return self._strip(header, style, scroll_x, width, base)
+            text = row_text([header for _, header, _ in COLUMNS])
+            return self._strip(text, header, scroll_x, width, base)
         index = scroll_y + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, base)
-        text, record = self.rows[index]
-        style = base
-        if (self._first_index + index) % 2:
-            style += self.get_component_rich_style("episodes--odd")
-        if record:
-            style += self.get_component_rich_style("episodes--record")
-        return self._strip(text, style, scroll_x, width, style)
+        number = self._first_index + index  # stable while the row is kept
+        strip = self._strips.get(number)
+        if strip is None:
+            text, record = self.rows[index]
+            style = odd if number % 2 else base
+            if record:
+                style += record_style
+            strip = self._strip(text, style, scroll_x, width, style)
+            if len(self._strips) > 2 * STRIP_CACHE:
+                self._strips.clear()
+            self._strips[number] = strip
+        return strip
 
     @staticmethod
     def _strip(text: str, style: Style, scroll_x: int, width: int, fill: Style) -> Strip:
