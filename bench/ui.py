@@ -1,16 +1,23 @@
 """What the UI costs and how it feels: the real app in a real terminal (tmux).
 
-Runs ``python -m tetris_tui`` in a private tmux server while it trains at full
-speed, and measures from the outside:
+Runs ``python -m tetris_tui`` in a private tmux server, and beside it a
+headless ``TrainingSession`` (drained at 20 Hz) with the same config, and
+measures from the outside:
 
 - start -> first interactive frame (the footer and the board are drawn);
+- training steps/s with the UI attached ÷ headless. The two never train at
+  the same time: they take turns of ``--phase`` seconds (the UI's run resumed
+  and paused with ``p``, the headless one with Resume/Pause commands), so a
+  drift in machine speed hits both alike; steps are read while paused, when
+  the figures are exact. Run one after the other, the same side varied by
+  +-10% on these machines.
+- the UI process's CPU share (% of one core, from /proc/<pid>/stat) over its
+  turns, i.e. while it shows training at full speed at the default rates;
 - key press -> screen change latency (``w`` toggles watching, which flips the
-  "watch off" label; p50/p95 over ``--presses`` presses);
-- the UI process's CPU share (% of one core, from /proc/<pid>/stat over a window);
-- training steps/s with the UI attached ÷ headless (a bare ``TrainingSession``
-  drained at 20 Hz, same config, same warm-up and window, in the same run).
+  "watch off" label; p50/p95 over ``--presses`` presses).
 
-    python bench/ui.py [--env placement|raw] [--n-envs K] [--size 160x50] [--rounds R]
+    python bench/ui.py [--env placement|raw] [--n-envs K] [--size 160x50]
+                       [--turns N] [--phase SECONDS]
     python bench/ui.py --screenshot docs/screenshot-training.svg [--seconds 90] [--size 120x36]
 
 Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=…``.
@@ -29,13 +36,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from tetris_tui.config import Config, EnvConfig
-from tetris_tui.protocol import Metrics
+from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, pid_alive
+from tetris_tui.protocol import Metrics, Pause, Resume, Status
 from tetris_tui.training.session import TrainingSession
 
-TICKS = os.sysconf("SC_CLK_TCK")
 STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
 
 
@@ -71,36 +77,13 @@ class Tmux:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
 def app_pid(root: int) -> int:
     """The app's python process: the pane's process or its first tetris_tui child."""
-    for pid in [root, *_children(root)]:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if b"tetris_tui" in cmdline and b"multiprocessing" not in cmdline:
+    for pid in [root, *descendants(root)]:
+        line = cmdline(pid)
+        if "tetris_tui" in line and "multiprocessing" not in line:
             return pid
     return root
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                out.append(int(entry))
-                out.extend(_children(int(entry)))
-    return out
 
 
 def wait_for(tmux: Tmux, check, timeout: float, poll: float = 0.005) -> float:
@@ -119,90 +102,195 @@ def screen_steps(screen: str) -> int:
     return int(match.group(1).replace(",", "")) if match else 0
 
 
-def bench_ui(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
-    command = [
-        sys.executable, "-m", "tetris_tui", "--checkpoints", str(run_dir),
-        "--env", args.env, "--n-envs", str(args.n_envs), "--device", "cpu",
-        "--seed", "1", "--total-timesteps", "50000000", "--checkpoint-every", "10000000",
-    ]  # fmt: skip
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    tmux = Tmux(width, height)
-    started = time.perf_counter()
-    tmux.start(command)
-    try:
-        wait_for(tmux, lambda s: "quit" in s and "board" in s and "idle" in s, 60, 0.01)
-        startup = time.perf_counter() - started
-        pid = app_pid(tmux.pane_pid())
-        tmux.keys("s")
-        wait_for(tmux, lambda s: "RUNNING" in s, 120, 0.05)
-        time.sleep(args.warmup)
-        # CPU share and training speed over a quiet window (no polling inside it).
-        steps0, cpu0, t0 = screen_steps(tmux.screen()), cpu_seconds(pid), time.perf_counter()
-        time.sleep(args.window)
-        steps1, cpu1, t1 = screen_steps(tmux.screen()), cpu_seconds(pid), time.perf_counter()
-        cpu_pct = 100.0 * (cpu1 - cpu0) / (t1 - t0)
-        ui_rate = (steps1 - steps0) / (t1 - t0)
-        # Key press -> screen change, while training goes on at full speed.
+class Turns:
+    """Steps, seconds and UI CPU seconds summed over one side's turns."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.seconds = 0.0
+        self.cpu_s = 0.0  # the UI process's, over ``cpu_seconds`` of wall time
+        self.cpu_seconds = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+class AppSide:
+    """The real app in tmux: started, trained, paused and resumed by keys."""
+
+    def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
+        command = [
+            sys.executable, "-m", "tetris_tui", "--checkpoints", str(run_dir),
+            "--env", args.env, "--n-envs", str(args.n_envs), "--device", "cpu",
+            "--seed", "1", "--total-timesteps", "50000000", "--checkpoint-every", "10000000",
+        ]  # fmt: skip
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        self.tmux = Tmux(width, height)
+        started = time.perf_counter()
+        self.tmux.start(command)
+        wait_for(self.tmux, lambda s: "quit" in s and "board" in s and "idle" in s, 60, 0.01)
+        self.startup_s = time.perf_counter() - started
+        self.pid = app_pid(self.tmux.pane_pid())
+        self.tmux.keys("s")
+        wait_for(self.tmux, lambda s: "RUNNING" in s, 120, 0.05)
+
+    def toggle_pause(self) -> None:
+        self.tmux.keys("p")
+
+    def paused_steps(self) -> int:
+        """The step count once PAUSED shows and the figure has stopped moving."""
+        wait_for(self.tmux, lambda s: "PAUSED" in s, 30, 0.02)
+        last = -1
+        while (steps := screen_steps(self.tmux.screen())) != last:
+            last = steps
+            time.sleep(0.7)  # longer than a panel repaint (2 Hz)
+        return steps
+
+    def cpu_s(self) -> float:
+        return cpu_seconds(self.pid) or 0.0
+
+    def key_latencies(self, presses: int) -> list[float]:
+        """Milliseconds from ``w`` to the "watch off" label flipping, while training."""
         latencies = []
-        for _ in range(args.presses):
-            watching_off = "watch off" in tmux.screen()
+        for _ in range(presses):
+            watching_off = "watch off" in self.tmux.screen()
             t = time.perf_counter()
-            tmux.keys("w")
-            wait_for(tmux, lambda s, off=watching_off: ("watch off" in s) != off, 10)
+            self.tmux.keys("w")
+            wait_for(self.tmux, lambda s, off=watching_off: ("watch off" in s) != off, 10)
             latencies.append((time.perf_counter() - t) * 1000)
             time.sleep(0.1)
-        if "watch off" in tmux.screen():
-            tmux.keys("w")
-        tmux.keys("q")
-        tree = [pid, *_children(pid)]
+        if "watch off" in self.tmux.screen():
+            self.tmux.keys("w")
+        return sorted(latencies)
+
+    def quit(self) -> None:
+        tree = [self.pid, *descendants(self.pid)]
+        self.tmux.keys("q")
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in tree):
+        while time.monotonic() < deadline and any(pid_alive(p) for p in tree):
             time.sleep(0.1)
+        self.tmux.kill()
+
+
+class HeadlessSide:
+    """The same config with nothing but a 20 Hz drain attached."""
+
+    def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
+        self.session = TrainingSession()
+        self.session.start(
+            Config(
+                total_timesteps=50_000_000,
+                n_envs=args.n_envs,
+                run_dir=run_dir,
+                checkpoint_every=10_000_000,
+                seed=1,
+                device="cpu",
+                env=EnvConfig(kind=args.env),
+            )
+        )
+        self.state = ""
+        self.timesteps = 0
+        while self.state != "running":
+            self.pump(0.1)
+
+    def pump(self, seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while True:
+            for event in self.session.drain(1000):
+                if isinstance(event, Metrics):
+                    self.timesteps = event.timesteps
+                elif isinstance(event, Status):
+                    self.state = event.state
+                    self.timesteps = max(self.timesteps, event.timesteps)
+            if time.perf_counter() >= end:
+                return
+            time.sleep(0.05)
+
+    def paused_steps(self) -> int:
+        while self.state != "paused":
+            self.pump(0.05)
+        self.pump(0.6)  # a metrics tick after the pause carries the exact count
+        return self.timesteps
+
+
+def share_one_core(workers: list[int]) -> None:
+    """Both workers on the same core: cores of one VM differ in speed by up to 10%.
+
+    They never train at the same time, so they never compete for it. The UI
+    process stays free to run where the scheduler puts it.
+    """
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return
+    for worker in workers:
+        for pid in (worker, *descendants(worker)):
+            os.sched_setaffinity(pid, {cores[-1]})
+
+
+def take_turns(
+    app: AppSide, headless: HeadlessSide, args: argparse.Namespace
+) -> tuple[Turns, Turns]:
+    """Alternate ``--phase``-second turns, both sides paused outside their own."""
+    ui_turns, headless_turns = Turns(), Turns()
+    for turn in range(2 * args.turns):
+        if (turn % 2 == 0) == (turn // 2 % 2 == 0):  # order ABBA: drift cancels
+            before = app.paused_steps()
+            app.toggle_pause()
+            started = time.perf_counter()
+            # CPU over the turn's steady part: resuming and pausing are not the norm.
+            time.sleep(1.0)
+            cpu0, cpu_t0 = app.cpu_s(), time.perf_counter()
+            time.sleep(args.phase - 1.0)
+            ui_turns.cpu_s += app.cpu_s() - cpu0
+            ui_turns.cpu_seconds += time.perf_counter() - cpu_t0
+            app.toggle_pause()
+            ui_turns.seconds += time.perf_counter() - started
+            ui_turns.steps += app.paused_steps() - before
+        else:
+            before = headless.paused_steps()
+            headless.session.send(Resume())
+            started = time.perf_counter()
+            headless.pump(args.phase)
+            headless.session.send(Pause())
+            headless_turns.seconds += time.perf_counter() - started
+            headless_turns.steps += headless.paused_steps() - before
+    return ui_turns, headless_turns
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+    app = AppSide(args, tmp / "ui")
+    headless = None
+    try:
+        headless = HeadlessSide(args, tmp / "headless")
+        headless.session.send(Pause())
+        share_one_core([find_worker(app.pid), headless.session.pid or 0])
+        time.sleep(args.warmup)  # the app trains alone past its start-up
+        app.toggle_pause()
+        headless.paused_steps()
+        headless.session.send(Resume())
+        headless.pump(args.warmup)
+        headless.session.send(Pause())
+        ui_turns, headless_turns = take_turns(app, headless, args)
+        for side, turns in (("UI", ui_turns), ("headless", headless_turns)):
+            print(
+                f"{side:>8}: {turns.steps:,} steps in {turns.seconds:.1f} s "
+                f"= {turns.rate:.0f} steps/s"
+            )
+        app.toggle_pause()
+        latencies = app.key_latencies(args.presses)
+        app.quit()
     finally:
-        tmux.kill()
-    latencies.sort()
+        if headless is not None:
+            headless.session.stop()
+        app.tmux.kill()
     return {
-        "startup_s": startup,
-        "cpu_pct": cpu_pct,
-        "ui_rate": ui_rate,
-        "latencies": latencies,  # type: ignore[dict-item]
+        "startup_s": app.startup_s,
+        "cpu_pct": 100.0 * ui_turns.cpu_s / ui_turns.cpu_seconds,
+        "ratio": ui_turns.rate / headless_turns.rate,
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
     }
-
-
-def bench_headless(args: argparse.Namespace, run_dir: Path) -> float:
-    """Steps/s of the same config with nothing but a 20 Hz drain attached."""
-    config = Config(
-        total_timesteps=50_000_000,
-        n_envs=args.n_envs,
-        run_dir=run_dir,
-        checkpoint_every=10_000_000,
-        seed=1,
-        device="cpu",
-        env=EnvConfig(kind=args.env),
-    )
-    session = TrainingSession()
-    session.start(config)
-    latest: list[Metrics] = []
-
-    def pump(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            latest.extend(e for e in session.drain(1000) if isinstance(e, Metrics))
-            del latest[:-1]
-            time.sleep(0.05)
-
-    try:
-        while not latest:
-            pump(0.1)
-        pump(args.warmup)
-        steps0, t0 = latest[-1].timesteps, time.perf_counter()
-        pump(args.window)
-        steps1, t1 = latest[-1].timesteps, time.perf_counter()
-    finally:
-        session.stop()
-    return (steps1 - steps0) / (t1 - t0)
 
 
 def screenshot(path: Path, seconds: float, size: tuple[int, int], env: str) -> None:
@@ -242,12 +330,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="placement", choices=("placement", "raw"))
     parser.add_argument("--n-envs", type=int, default=1)
-    parser.add_argument("--warmup", type=float, default=8.0, help="seconds before measuring")
-    parser.add_argument("--window", type=float, default=15.0, help="seconds measured")
-    parser.add_argument("--presses", type=int, default=30, help="key presses per round")
-    parser.add_argument(
-        "--rounds", type=int, default=2, help="UI and headless runs, interleaved (noise)"
-    )
+    parser.add_argument("--warmup", type=float, default=8.0, help="seconds each side trains first")
+    parser.add_argument("--turns", type=int, default=6, help="turns of each side")
+    parser.add_argument("--phase", type=float, default=8.0, help="seconds of one turn (> 1)")
+    parser.add_argument("--presses", type=int, default=40, help="key presses for the latency")
     parser.add_argument("--screenshot", type=Path, help="only save an SVG of a training run")
     parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
     parser.add_argument("--size", default="160x50", help="terminal size (WxH)")
@@ -259,38 +345,18 @@ def main() -> int:
     if shutil.which("tmux") is None:
         print("bench/ui.py needs tmux (apt-get install tmux)", file=sys.stderr)
         return 2
-    uis: list[dict[str, Any]] = []
-    headless: list[float] = []
+    print(
+        f"env={args.env} n_envs={args.n_envs} size={args.size} turns={args.turns}x{args.phase:g}s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        for round_no in range(args.rounds):
-            # Alternate the order so a drift in machine load hits both sides alike.
-            order = ("ui", "headless") if round_no % 2 == 0 else ("headless", "ui")
-            for side in order:
-                run_dir = Path(tmp) / f"{side}{round_no}"
-                if side == "ui":
-                    uis.append(bench_ui(args, run_dir))
-                else:
-                    headless.append(bench_headless(args, run_dir))
-            ui = uis[-1]
-            print(
-                f"round {round_no + 1}: UI {ui['ui_rate']:.0f} steps/s, "
-                f"headless {headless[-1]:.0f} steps/s, UI cpu {ui['cpu_pct']:.1f}%, "
-                f"key p50 {ui['p50_ms']:.1f} ms p95 {ui['p95_ms']:.1f} ms",
-                flush=True,
-            )
-    latencies = sorted(x for ui in uis for x in ui["latencies"])
-    p50 = statistics.median(latencies)
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    cpu = statistics.median(ui["cpu_pct"] for ui in uis)
-    startup = statistics.median(ui["startup_s"] for ui in uis)
-    ui_rate = statistics.fmean(ui["ui_rate"] for ui in uis)
-    bare = statistics.fmean(headless)
-    ratio = ui_rate / bare if bare else float("nan")
-    print(f"startup (launch -> first interactive frame): {startup:.2f} s")
-    print(f"key -> screen change: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(latencies)} presses)")
-    print(f"UI process CPU while training: {cpu:.1f}% of one core")
-    print(f"steps/s with UI {ui_rate:.0f}, headless {bare:.0f}")
-    print(f"p95_ms={p95:.1f} cpu_pct={cpu:.1f} startup_s={startup:.2f} ratio={ratio:.3f}")
+        result = measure(args, Path(tmp))
+    print(f"startup (launch -> first interactive frame): {result['startup_s']:.2f} s")
+    print(f"key -> screen change: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
+    print(f"UI process CPU while it shows training: {result['cpu_pct']:.1f}% of one core")
+    print(
+        f"p95_ms={result['p95_ms']:.1f} cpu_pct={result['cpu_pct']:.1f} "
+        f"startup_s={result['startup_s']:.2f} ratio={result['ratio']:.3f}"
+    )
     return 0
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tetris_tui.proctree import children, cmdline, descendants, pid_alive, rss_mb
+from tetris_tui.proctree import children, cmdline, cpu_seconds, descendants, pid_alive, rss_mb
 
 # A child that starts a grandchild and never waits for it, then sleeps.
 PARENT_CODE = (
@@ -36,6 +36,7 @@ def test_sees_a_process_tree_and_each_part_of_its_end():
         assert child.pid not in pruned and grandchild not in pruned
         assert pid_alive(grandchild) and "time.sleep(60)" in cmdline(grandchild)
         assert (rss_mb(child.pid) or 0.0) > 1.0
+        assert (cpu_seconds(os.getpid()) or 0.0) > 0.0
 
         os.kill(grandchild, 9)  # nobody reaps it: a zombie, which counts as gone
         _wait_for(lambda: not pid_alive(grandchild))
@@ -45,3 +46,4 @@ def test_sees_a_process_tree_and_each_part_of_its_end():
         child.wait()
     assert not pid_alive(child.pid)
     assert rss_mb(child.pid) is None and cmdline(child.pid) == ""
+    assert cpu_seconds(child.pid) is None

@@ -13,7 +13,7 @@ from tetris_tui.ui import app as app_module
 from tetris_tui.ui.app import SPEED_LADDER, TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
-from tetris_tui.ui.screens.main import PANEL_HZ
+from tetris_tui.ui.screens.main import BIG_BOARD_SIZE, PANEL_HZ
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
@@ -231,7 +231,11 @@ async def test_resize_down_to_tiny_and_back(tmp_path):
         assert app.query_one(BoardView).scale == 1
         await pilot.resize_terminal(160, 50)
         await pilot.pause()
+        assert app.query_one(BoardView).scale == 1
+        await pilot.resize_terminal(*BIG_BOARD_SIZE)
+        await pilot.pause()
         assert app.query_one(BoardView).scale == 2
+        assert "board" in screen_text(app)
 
 
 async def test_help_screen_and_palette_commands(tmp_path):

@@ -62,6 +62,14 @@ def _live_children() -> dict[int, list[int]]:
     return tree
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process, all its threads; None if it is gone."""
+    fields = stat_fields(pid)
+    if fields is None:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:

@@ -30,6 +30,8 @@ from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
 
 PANEL_HZ = 2.0
+# Terminal size (columns, lines) from which board cells are drawn twice as big.
+BIG_BOARD_SIZE = (200, 60)
 VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
 
 
@@ -83,7 +85,9 @@ class MainScreen(Screen[None]):
         Below 100 columns the footer leaves out ``^p palette`` (ctrl+p still works
         and the help lists it) so that every key fits in 80 columns.
         """
-        scale = 2 if width >= 150 and height >= 46 else 1
+        # Double-size cells paint four times the cells at every frame: only where
+        # the terminal is really big (the board is already half of a 160x50 screen).
+        scale = 2 if width >= BIG_BOARD_SIZE[0] and height >= BIG_BOARD_SIZE[1] else 1
         self.board_view.set_scale(scale)
         self.learning.set_geometry(geometry_for(width, height))
         # The run panel only where it fits whole under the board.
