@@ -13,7 +13,7 @@ from tetris_tui.ui import app as app_module
 from tetris_tui.ui.app import SPEED_LADDER, TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
-from tetris_tui.ui.screens.main import BIG_BOARD_SIZE, PANEL_HZ
+from tetris_tui.ui.screens.main import BIG_BOARD_SIZE, PANEL_HZ, PANEL_SLACK
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
@@ -26,8 +26,12 @@ def make(tmp_path: Path, **kwargs: object) -> tuple[TetrisApp, FakeSession]:
     return app, fake
 
 
-async def settle(app: TetrisApp, pilot, seconds: float = 0.3) -> None:
-    """Let thread workers finish and drain ticks run (panels repaint at 4 Hz)."""
+# Longest a drained game or metric waits before the panels show it.
+PANEL_DELAY = 1.0 / PANEL_HZ + PANEL_SLACK + 0.1
+
+
+async def settle(app: TetrisApp, pilot, seconds: float = PANEL_DELAY) -> None:
+    """Let thread workers finish and drain ticks run (panels repaint at PANEL_HZ)."""
     await app.workers.wait_for_complete()
     await pilot.pause(seconds)
     await pilot.pause()

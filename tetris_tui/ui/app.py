@@ -145,7 +145,7 @@ class TetrisApp(App[None]):
         if batch:
             self.apply_events(batch)
         else:
-            self.main.flush_panels()  # anything held back by its rate limit
+            self.main.flush_panels(with_board=False)  # anything held back by its rate limit
         if (
             self._stop_requested_at is not None
             and time.monotonic() - self._stop_requested_at > STOP_GRACE

@@ -30,6 +30,8 @@ from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
 
 PANEL_HZ = 2.0
+# Seconds the panels may wait for a tick that also draws a board frame.
+PANEL_SLACK = 0.15
 # Terminal size (columns, lines) from which board cells are drawn twice as big.
 BIG_BOARD_SIZE = (200, 60)
 VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
@@ -121,19 +123,25 @@ class MainScreen(Screen[None]):
                 if isinstance(event, p.Status) and event.timesteps:
                     self.timesteps = event.timesteps
                 control.append(event)
-        if frame is not None and self.board_view.watching:
+        drawn = frame is not None and self.board_view.watching
+        if drawn:
             self.board_view.show_frame(frame)
-        self.flush_panels()
+        self.flush_panels(with_board=drawn)
         return control
 
-    def flush_panels(self, force: bool = False) -> None:
+    def flush_panels(self, force: bool = False, with_board: bool = True) -> None:
         """Games and sparklines reach the screen at most PANEL_HZ times a second.
 
         Fast games arrive on nearly every tick; one repaint for the log and the
-        sparklines together, four times a second, costs a fraction of twenty.
+        sparklines together, twice a second, costs a fraction of twenty. While
+        board frames come in, the panels wait (up to PANEL_SLACK) for a tick that
+        draws one, so both share a screen update: each update has a fixed cost.
         """
         now = time.monotonic()
-        if not force and now - self._panels_at < 1.0 / PANEL_HZ:
+        since = now - self._panels_at
+        if not force and since < 1.0 / PANEL_HZ:
+            return
+        if not force and not with_board and since < 1.0 / PANEL_HZ + PANEL_SLACK:
             return
         self._panels_at = now
         # Games and metrics move the status line on nearly every tick: redraw it
