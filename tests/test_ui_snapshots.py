@@ -44,7 +44,10 @@ async def running_screen(tmp_path: Path, size: tuple[int, int]) -> str:
         await app.workers.wait_for_complete()
         await pilot.pause()
         fake.push(*fixed_events())
-        await pilot.pause(0.4)
+        await pilot.pause(0.4)  # drain ticks have run
+        # The panels repaint on their own clock (PANEL_HZ); the snapshot is of
+        # what they show, not of when, so they are flushed now.
+        app.main.flush_panels(force=True)
         await pilot.pause()
         app.clear_notifications()
         await pilot.pause()
