@@ -9,9 +9,10 @@ import time
 
 import pytest
 from test_ui_tmux import Tmux, cli_command, finished_games, wait_screen
-from ui_helpers import child_pids, fixed_board, pid_alive, real_config
+from ui_helpers import child_pids, fixed_board, real_config
 
 from tetris_tui import protocol as p
+from tetris_tui.proctree import pid_alive
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.widgets.episodes import EpisodeLog

@@ -12,7 +12,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from ui_helpers import child_pids, pid_alive
+from ui_helpers import child_pids
+
+from tetris_tui.proctree import pid_alive
 
 pytestmark = [
     pytest.mark.slow,

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ui_helpers import child_pids, heavy_modules_loaded, pid_alive, real_config, screen_text
+from ui_helpers import child_pids, heavy_modules_loaded, real_config, screen_text
 
 from tetris_tui import protocol as p
+from tetris_tui.proctree import pid_alive
 from tetris_tui.training.session import worker_pids
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.widgets.board import BoardView

@@ -17,6 +17,7 @@ from textual.app import App
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
+from tetris_tui.proctree import descendants
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 # A fixed clock for episode times: 2024-01-01 12:00:00 UTC.
@@ -273,30 +274,4 @@ def child_pids(root: int | None = None) -> list[int]:
 
     root = os.getpid() if root is None else root
     tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child != tracker:
-                found.append(child)
-                stack.append(child)
-    return found
-
-
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return descendants(root, keep=lambda pid: pid != tracker)

@@ -26,6 +26,7 @@ from textual.widget import Widget
 from tetris_tui.protocol import Episode, Evaluation, Metrics
 from tetris_tui.ui.widgets.series import Series, fmt_num
 from tetris_tui.ui.widgets.spark import spark_rows
+from tetris_tui.ui.widgets.textline import text_strip
 
 
 @dataclass(frozen=True)
@@ -290,13 +291,7 @@ class LearningPanel(Widget):
         return [[Segment(text, style(rgb)) for text, rgb in row] for row in rows]
 
     def _text_strip(self, text: Text, width: int, base: Style) -> Strip:
-        text.truncate(width, overflow="ellipsis")
-        segments = [
-            Segment(segment.text, base + segment.style if segment.style else base)
-            for segment in text.render(self.app.console)
-            if segment.text and segment.text != "\n"
-        ]
-        return Strip(segments).crop(0, width).adjust_cell_length(width, base)
+        return text_strip(text, width, base, self.app.console)
 
     def _summary_text(self) -> Text:
         """Long labels when the panel is wide, abbreviations in 80 columns."""

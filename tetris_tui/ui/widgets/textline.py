@@ -7,7 +7,9 @@ repaint several times a second, so they build their one Strip directly.
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
@@ -30,11 +32,15 @@ class TextLine(Widget):
         base = self.rich_style
         if y != 0 or width <= 0:
             return Strip.blank(width, base)
-        text = self.line_text()
-        text.truncate(width, overflow="ellipsis")
-        segments = [
-            Segment(segment.text, base + segment.style if segment.style else base)
-            for segment in text.render(self.app.console)
-            if segment.text and segment.text != "\n"
-        ]
-        return Strip(segments).crop(0, width).adjust_cell_length(width, base)
+        return text_strip(self.line_text(), width, base, self.app.console)
+
+
+def text_strip(text: Text, width: int, base: Style, console: Console) -> Strip:
+    """One line of styled text as a Strip of exactly ``width`` cells, over ``base``."""
+    text.truncate(width, overflow="ellipsis")
+    segments = [
+        Segment(segment.text, base + segment.style if segment.style else base)
+        for segment in text.render(console)
+        if segment.text and segment.text != "\n"
+    ]
+    return Strip(segments).crop(0, width).adjust_cell_length(width, base)
