@@ -246,7 +246,9 @@ def take_turns(
             ui_turns.cpu_seconds += time.perf_counter() - cpu_t0
             app.toggle_pause()
             ui_turns.seconds += time.perf_counter() - started
-            ui_turns.steps += app.paused_steps() - before
+            steps = app.paused_steps() - before
+            ui_turns.steps += steps
+            print(f"  turn {turn + 1:>2} UI       {steps / args.phase:7.0f} steps/s", flush=True)
         else:
             before = headless.paused_steps()
             headless.session.send(Resume())
@@ -254,7 +256,9 @@ def take_turns(
             headless.pump(args.phase)
             headless.session.send(Pause())
             headless_turns.seconds += time.perf_counter() - started
-            headless_turns.steps += headless.paused_steps() - before
+            steps = headless.paused_steps() - before
+            headless_turns.steps += steps
+            print(f"  turn {turn + 1:>2} headless {steps / args.phase:7.0f} steps/s", flush=True)
     return ui_turns, headless_turns
 
 
