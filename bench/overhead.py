@@ -40,7 +40,7 @@ def bare_learn(config: Config, result: Any) -> None:
     """model.learn() with a callback that only marks start and end, as SB3's own default."""
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from tetris_tui.training.model_factory import build_vec_env, new_model, set_torch_threads
+    from tetris_tui.training.model_factory import build_vec_env, configure_torch, new_model
 
     class Marks(BaseCallback):
         def _on_training_start(self) -> None:
@@ -53,7 +53,7 @@ def bare_learn(config: Config, result: Any) -> None:
             wall, cpu = self.started
             self.spent = (time.monotonic() - wall, time.process_time() - cpu)
 
-    set_torch_threads(config)  # as the worker does: same threads on both sides
+    configure_torch(config)  # as the worker does: same threads on both sides
     venv = build_vec_env(config)
     model = new_model(config, venv)
     marks = Marks()

@@ -5,19 +5,26 @@ headless ``TrainingSession`` (drained at 20 Hz) with the same config, and
 measures from the outside:
 
 - start -> first interactive frame (the footer and the board are drawn);
-- training steps/s with the UI attached ÷ headless. The two never train at
-  the same time: they take turns of ``--phase`` seconds (the UI's run resumed
-  and paused with ``p``, the headless one with Resume/Pause commands), so a
-  drift in machine speed hits both alike; steps are read while paused, when
-  the figures are exact. Run one after the other, the same side varied by
-  +-10% on these machines.
-- the UI process's CPU share (% of one core, from /proc/<pid>/stat) over its
-  turns, i.e. while it shows training at full speed at the default rates;
+- training steps/s with the UI attached ÷ headless. Both workers are pinned
+  to one core and never train at once: the bench freezes them (SIGSTOP) and
+  lets them run in turn, in ``--slice``-second slices ordered ABBA, so the
+  machine's drift hits both alike. (On these VMs a fixed loop's speed swings
+  10-16% from one half-second to the next.) The UI draws in its own worker's
+  slices and idles in the others'. Each round starts and ends with both
+  paused, when the step counts are exact. Per side it also prints the worker's
+  CPU seconds and how long its training thread waited for its core while
+  another task had it, and the UI's CPU in each side's slices (any UI work
+  that spills into the headless slices would flatter the ratio).
+  ``--control`` runs the same procedure on two headless sides: how far from
+  1.000 the ratio strays by noise alone.
+- the UI process's CPU share (% of one core, from /proc/<pid>/stat) while its
+  training runs alone at full speed, at the default rates (``--warmup`` s);
 - key press -> screen change latency (``w`` toggles watching, which flips the
   "watch off" label; p50/p95 over ``--presses`` presses).
 
     python bench/ui.py [--env placement|raw] [--n-envs K] [--size 160x50]
-                       [--turns N] [--phase SECONDS]
+                       [--rounds R] [--blocks N] [--slice SECONDS]
+    python bench/ui.py --control
     python bench/ui.py --screenshot docs/screenshot-training.svg [--seconds 90] [--size 120x36]
 
 Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=…``.
@@ -29,6 +36,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +44,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Protocol
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, pid_alive
@@ -102,20 +111,6 @@ def screen_steps(screen: str) -> int:
     return int(match.group(1).replace(",", "")) if match else 0
 
 
-class Turns:
-    """Steps, seconds and UI CPU seconds summed over one side's turns."""
-
-    def __init__(self) -> None:
-        self.steps = 0
-        self.seconds = 0.0
-        self.cpu_s = 0.0  # the UI process's, over ``cpu_seconds`` of wall time
-        self.cpu_seconds = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.steps / self.seconds if self.seconds else 0.0
-
-
 class AppSide:
     """The real app in tmux: started, trained, paused and resumed by keys."""
 
@@ -135,8 +130,17 @@ class AppSide:
         self.tmux.keys("s")
         wait_for(self.tmux, lambda s: "RUNNING" in s, 120, 0.05)
 
+    @property
+    def worker(self) -> int:
+        return find_worker(self.pid)
+
     def toggle_pause(self) -> None:
         self.tmux.keys("p")
+
+    resume = pause = toggle_pause
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)  # the app drains its own queue
 
     def paused_steps(self) -> int:
         """The step count once PAUSED shows and the figure has stopped moving."""
@@ -207,6 +211,18 @@ class HeadlessSide:
                 return
             time.sleep(0.05)
 
+    @property
+    def worker(self) -> int:
+        return self.session.pid or 0
+
+    def resume(self) -> None:
+        self.session.send(Resume())
+
+    def pause(self) -> None:
+        self.session.send(Pause())
+
+    wait = pump
+
     def paused_steps(self) -> int:
         while self.state != "paused":
             self.pump(0.05)
@@ -215,51 +231,152 @@ class HeadlessSide:
 
 
 def share_one_core(workers: list[int]) -> None:
-    """Both workers on the same core: cores of one VM differ in speed by up to 10%.
+    """Both workers, every thread of them, on the same core.
 
-    They never train at the same time, so they never compete for it. The UI
-    process stays free to run where the scheduler puts it.
+    Cores of one VM differ in speed by up to 10%. The workers never train at
+    the same time, so they never compete for it. ``sched_setaffinity(pid)``
+    moves one thread only: a worker's queue feeder and torch's threads exist
+    by now, so each task is moved. The UI process stays free to run where the
+    scheduler puts it, as it would for a user.
     """
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         return
     for worker in workers:
         for pid in (worker, *descendants(worker)):
-            os.sched_setaffinity(pid, {cores[-1]})
+            for task in os.listdir(f"/proc/{pid}/task"):
+                os.sched_setaffinity(int(task), {cores[-1]})
 
 
-def take_turns(
-    app: AppSide, headless: HeadlessSide, args: argparse.Namespace
-) -> tuple[Turns, Turns]:
-    """Alternate ``--phase``-second turns, both sides paused outside their own."""
-    ui_turns, headless_turns = Turns(), Turns()
-    for turn in range(2 * args.turns):
-        if (turn % 2 == 0) == (turn // 2 % 2 == 0):  # order ABBA: drift cancels
-            before = app.paused_steps()
-            app.toggle_pause()
-            started = time.perf_counter()
-            # CPU over the turn's steady part: resuming and pausing are not the norm.
-            time.sleep(1.0)
-            cpu0, cpu_t0 = app.cpu_s(), time.perf_counter()
-            time.sleep(args.phase - 1.0)
-            ui_turns.cpu_s += app.cpu_s() - cpu0
-            ui_turns.cpu_seconds += time.perf_counter() - cpu_t0
-            app.toggle_pause()
-            ui_turns.seconds += time.perf_counter() - started
-            steps = app.paused_steps() - before
-            ui_turns.steps += steps
-            print(f"  turn {turn + 1:>2} UI       {steps / args.phase:7.0f} steps/s", flush=True)
-        else:
-            before = headless.paused_steps()
-            headless.session.send(Resume())
-            started = time.perf_counter()
-            headless.pump(args.phase)
-            headless.session.send(Pause())
-            headless_turns.seconds += time.perf_counter() - started
-            steps = headless.paused_steps() - before
-            headless_turns.steps += steps
-            print(f"  turn {turn + 1:>2} headless {steps / args.phase:7.0f} steps/s", flush=True)
-    return ui_turns, headless_turns
+class Driver(Protocol):
+    """How the bench drives one side: the app by keys, a headless session by commands."""
+
+    @property
+    def worker(self) -> int: ...
+
+    def resume(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def wait(self, seconds: float) -> None: ...
+
+    def paused_steps(self) -> int: ...
+
+
+class Side:
+    """One side's training time in the slices and the steps it made in them."""
+
+    def __init__(self, name: str, driver: Driver, ui_pid: int | None) -> None:
+        self.name = name
+        self.driver = driver
+        self.worker = driver.worker
+        self.ui_pid = ui_pid  # the UI process, whose CPU is read in every slice
+        self.run_s = 0.0
+        self.steps = 0
+        self.cpu_s = 0.0  # the worker's, all threads
+        self.wait_s = 0.0  # its training thread's, runnable but another task had the core
+        self.ui_cpu_s = 0.0  # the UI's, during this side's slices
+
+    def sample(self) -> tuple[float, float, float]:
+        """Worker CPU, run-queue wait of its training thread, and UI CPU, in seconds."""
+        with open(f"/proc/{self.worker}/schedstat") as handle:
+            wait_ns = int(handle.read().split()[1])
+        ui_cpu = (cpu_seconds(self.ui_pid) or 0.0) if self.ui_pid else 0.0
+        return cpu_seconds(self.worker) or 0.0, wait_ns / 1e9, ui_cpu
+
+    @property
+    def rate(self) -> float:
+        return self.steps / self.run_s if self.run_s else 0.0
+
+    def report(self) -> str:
+        ui = f", UI CPU {100 * self.ui_cpu_s / self.run_s:.1f}%" if self.ui_pid else ""
+        return (
+            f"{self.name:>9}: {self.steps:,} steps in {self.run_s:.1f} s of slices "
+            f"= {self.rate:.0f} steps/s; worker CPU {self.cpu_s:.1f} s, "
+            f"waited for a core {self.wait_s:.2f} s{ui}"
+        )
+
+
+def run_slice(side: Side, seconds: float) -> None:
+    """Let one stopped worker run for ``seconds``, then stop it again."""
+    before = side.sample()
+    started = time.perf_counter()
+    os.kill(side.worker, signal.SIGCONT)
+    side.driver.wait(seconds)
+    os.kill(side.worker, signal.SIGSTOP)
+    side.run_s += time.perf_counter() - started
+    cpu, wait, ui_cpu = (b - a for a, b in zip(before, side.sample(), strict=True))
+    side.cpu_s += cpu
+    side.wait_s += wait
+    side.ui_cpu_s += ui_cpu
+
+
+def one_round(first: Side, second: Side, args: argparse.Namespace) -> float:
+    """``--blocks`` ABBA blocks of slices between two exact step counts; the round's ratio.
+
+    Both sides start paused. Each worker is stopped (SIGSTOP) and told to
+    resume; from then on it trains only inside its slices, so the two never
+    train at once and each slice's wall time is all its own. At the end both
+    are told to pause and let go, and the counts are read again.
+    """
+    sides = (first, second)
+    steps = {side: side.driver.paused_steps() for side in sides}
+    run_s = {side: side.run_s for side in sides}
+    for side in sides:
+        os.kill(side.worker, signal.SIGSTOP)
+        side.driver.resume()
+    time.sleep(0.3)  # a key has reached the app, and its command the queue
+    for index in range(4 * args.blocks):
+        run_slice(first if index % 4 in (0, 3) else second, args.slice)
+    for side in sides:
+        side.driver.pause()
+    time.sleep(0.3)
+    for side in sides:
+        os.kill(side.worker, signal.SIGCONT)
+    rates = []
+    for side in sides:
+        made = side.driver.paused_steps() - steps[side]
+        side.steps += made
+        rates.append(made / (side.run_s - run_s[side]))
+    print(
+        f"  round: {first.name} {rates[0]:.0f} steps/s, {second.name} {rates[1]:.0f} steps/s",
+        flush=True,
+    )
+    return rates[0] / rates[1]
+
+
+def compare(first: Side, second: Side, args: argparse.Namespace) -> float:
+    """Both sides on one core, ``--rounds`` rounds; the ratio of their rates."""
+    share_one_core([first.worker, second.worker])
+    ratios = [one_round(first, second, args) for _ in range(args.rounds)]
+    for side in (first, second):
+        print(side.report())
+    print(f"rounds' ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
+    return first.rate / second.rate
+
+
+def warm_up(driver: Driver, seconds: float) -> None:
+    """Train one side alone for a while (then paused): both start past their start-up."""
+    driver.resume()
+    driver.wait(seconds)
+    driver.pause()
+    driver.paused_steps()
+
+
+def control(args: argparse.Namespace, tmp: Path) -> float:
+    """The same procedure with two headless sides: how far from 1.000 noise alone goes."""
+    first = HeadlessSide(args, tmp / "a")
+    second = HeadlessSide(args, tmp / "b")
+    try:
+        for driver in (first, second):
+            driver.pause()
+            driver.paused_steps()
+        for driver in (first, second):
+            warm_up(driver, args.warmup)
+        return compare(Side("headless", first, None), Side("headless2", second, None), args)
+    finally:
+        first.session.stop()
+        second.session.stop()
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
@@ -267,21 +384,18 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     headless = None
     try:
         headless = HeadlessSide(args, tmp / "headless")
-        headless.session.send(Pause())
-        share_one_core([find_worker(app.pid), headless.session.pid or 0])
-        time.sleep(args.warmup)  # the app trains alone past its start-up
-        app.toggle_pause()
+        headless.pause()
         headless.paused_steps()
-        headless.session.send(Resume())
-        headless.pump(args.warmup)
-        headless.session.send(Pause())
-        ui_turns, headless_turns = take_turns(app, headless, args)
-        for side, turns in (("UI", ui_turns), ("headless", headless_turns)):
-            print(
-                f"{side:>8}: {turns.steps:,} steps in {turns.seconds:.1f} s "
-                f"= {turns.rate:.0f} steps/s"
-            )
-        app.toggle_pause()
+        # The app trains alone past its start-up; its CPU is read over the steady part.
+        time.sleep(2.0)
+        cpu0, t0 = app.cpu_s(), time.perf_counter()
+        time.sleep(args.warmup)
+        cpu_pct = 100.0 * (app.cpu_s() - cpu0) / (time.perf_counter() - t0)
+        app.pause()
+        app.paused_steps()
+        warm_up(headless, 2.0 + args.warmup)
+        ratio = compare(Side("UI", app, app.pid), Side("headless", headless, app.pid), args)
+        app.resume()
         latencies = app.key_latencies(args.presses)
         app.quit()
     finally:
@@ -290,8 +404,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         app.tmux.kill()
     return {
         "startup_s": app.startup_s,
-        "cpu_pct": 100.0 * ui_turns.cpu_s / ui_turns.cpu_seconds,
-        "ratio": ui_turns.rate / headless_turns.rate,
+        "cpu_pct": cpu_pct,
+        "ratio": ratio,
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
     }
@@ -335,8 +449,12 @@ def main() -> int:
     parser.add_argument("--env", default="placement", choices=("placement", "raw"))
     parser.add_argument("--n-envs", type=int, default=1)
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds each side trains first")
-    parser.add_argument("--turns", type=int, default=6, help="turns of each side")
-    parser.add_argument("--phase", type=float, default=8.0, help="seconds of one turn (> 1)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds, each between exact counts")
+    parser.add_argument("--blocks", type=int, default=40, help="ABBA blocks of slices per round")
+    parser.add_argument("--slice", type=float, default=0.5, help="seconds of one slice")
+    parser.add_argument(
+        "--control", action="store_true", help="only run two headless sides (the noise floor)"
+    )
     parser.add_argument("--presses", type=int, default=40, help="key presses for the latency")
     parser.add_argument("--screenshot", type=Path, help="only save an SVG of a training run")
     parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
@@ -350,9 +468,13 @@ def main() -> int:
         print("bench/ui.py needs tmux (apt-get install tmux)", file=sys.stderr)
         return 2
     print(
-        f"env={args.env} n_envs={args.n_envs} size={args.size} turns={args.turns}x{args.phase:g}s"
+        f"env={args.env} n_envs={args.n_envs} size={args.size} "
+        f"slices={args.rounds}x{4 * args.blocks}x{args.slice:g}s"
     )
     with tempfile.TemporaryDirectory() as tmp:
+        if args.control:
+            print(f"control (headless ÷ headless): ratio={control(args, Path(tmp)):.3f}")
+            return 0
         result = measure(args, Path(tmp))
     print(f"startup (launch -> first interactive frame): {result['startup_s']:.2f} s")
     print(f"key -> screen change: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")

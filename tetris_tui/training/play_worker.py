@@ -78,8 +78,10 @@ class Player:
     def run(self) -> None:
         from tetris_tui.envs import make_env
         from tetris_tui.training.game_stats import RollingGames
+        from tetris_tui.training.model_factory import configure_torch
         from tetris_tui.training.model_loading import load_for_play
 
+        configure_torch(self.config)
         model, env_config = load_for_play(self.model_dir, self.config.device)
         env = make_env(env_config.__class__(**{**env_config.__dict__, "max_pieces": 10_000}))
         seed = None if self.config.seed is None else self.config.seed + 1

@@ -88,14 +88,14 @@ class Trainer:
         from tetris_tui.training.callback import FaultCallback, ReportingCallback
         from tetris_tui.training.checkpoints import remove_stale_temp_files
         from tetris_tui.training.game_stats import RollingGames
-        from tetris_tui.training.model_factory import build_vec_env, set_torch_threads
+        from tetris_tui.training.model_factory import build_vec_env, configure_torch
         from tetris_tui.training.saver import CheckpointWriter
 
         config = self.config
         # Temp files of a worker killed mid-save: never loaded, but they take space.
         remove_stale_temp_files(config.run_dir)
         fault_step = faults.raise_at_step()
-        set_torch_threads(config)
+        configure_torch(config)
         venv = build_vec_env(config)
         try:
             model, meta = self._load_or_create(venv)
