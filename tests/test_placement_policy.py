@@ -10,9 +10,10 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from tetris_tui.config import EnvConfig
+from tetris_tui.config import Config, EnvConfig
 from tetris_tui.envs import make_env
 from tetris_tui.policy import PlacementPolicy, placement_ppo_kwargs
+from tetris_tui.training.model_factory import configure_torch
 
 
 def small_ppo(seed: int = 1) -> PPO:
@@ -51,7 +52,28 @@ def test_kwargs_build_a_placement_policy() -> None:
     model.learn(128)
 
 
+@pytest.fixture(params=["torch checks on", "torch checks off, as in the workers"])
+def torch_checks(request: pytest.FixtureRequest):
+    """Run a test with torch's distribution checks on, then off as ``configure_torch`` sets."""
+    if request.param.endswith("workers"):
+        configure_torch(Config(torch_threads=0))
+    yield
+    torch.distributions.Distribution.set_default_validate_args(True)  # torch's default
+
+
+def test_configure_torch_turns_the_distribution_checks_off() -> None:
+    bad_logits = torch.tensor([[float("nan"), 0.0]])
+    with pytest.raises(ValueError):
+        torch.distributions.Categorical(logits=bad_logits)
+    try:
+        configure_torch(Config(torch_threads=0))
+        torch.distributions.Categorical(logits=bad_logits)  # unchecked: no error
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(True)
+
+
 @pytest.mark.parametrize("deterministic", [True, False])
+@pytest.mark.usefixtures("torch_checks")
 def test_never_chooses_an_illegal_placement(deterministic: bool) -> None:
     model = small_ppo()
     obs = observations(300)
