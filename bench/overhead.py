@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cores import pick_shared_core
+
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.protocol import RUNNING, TERMINAL_STATES, Metrics, Status, Stop
 from tetris_tui.training.session import TrainingSession
@@ -106,15 +108,6 @@ def run_round(config: Config, root: Path, index: int, core: int | None) -> tuple
     return Side(steps, wall_s, cpu_s), Side(last.timesteps, last.elapsed_s, last.cpu_s)
 
 
-def pick_cores() -> int | None:
-    """The core both sides share; this process (the consumer) moves off it."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return None
-    os.sched_setaffinity(0, set(cores[:-1]))
-    return cores[-1]
-
-
 def stop_latency(config: Config) -> float:
     """Seconds from Stop to latest/model.zip written and the worker gone."""
     session = TrainingSession()
@@ -151,7 +144,7 @@ def main() -> int:
         env=EnvConfig(kind=args.env),
         checkpoint_every=10**9,
     )
-    core = pick_cores()
+    core = pick_shared_core()
     print(
         f"env={args.env} n_envs={args.n_envs} steps={args.steps} rounds={args.rounds} "
         f"shared core={core}"

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cores import pick_shared_core
+
 from tetris_tui.config import Config, EnvConfig
 
 
@@ -73,10 +75,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--env", choices=("placement", "raw"), default=Config().env.kind)
     args = parser.parse_args()
-    cores = sorted(os.sched_getaffinity(0))
-    core = cores[-1] if len(cores) > 1 else None
-    if core is not None:
-        os.sched_setaffinity(0, set(cores[:-1]))
+    core = pick_shared_core()
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(
             total_timesteps=args.steps,

@@ -36,7 +36,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,12 +43,11 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Protocol
+
+from slices import HeadlessSide, Side, catch_up, compare, control, warm_up
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, pid_alive
-from tetris_tui.protocol import Metrics, Pause, Resume, Status
-from tetris_tui.training.session import TrainingSession
 
 STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
 
@@ -175,228 +173,6 @@ class AppSide:
         while time.monotonic() < deadline and any(pid_alive(p) for p in tree):
             time.sleep(0.1)
         self.tmux.kill()
-
-
-class HeadlessSide:
-    """The same config with nothing but a 20 Hz drain attached."""
-
-    def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
-        self.session = TrainingSession()
-        self.session.start(
-            Config(
-                total_timesteps=50_000_000,
-                n_envs=args.n_envs,
-                run_dir=run_dir,
-                checkpoint_every=10_000_000,
-                seed=1,
-                device="cpu",
-                env=EnvConfig(kind=args.env),
-            )
-        )
-        self.state = ""
-        self.timesteps = 0
-        while self.state != "running":
-            self.pump(0.1)
-
-    def pump(self, seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while True:
-            for event in self.session.drain(1000):
-                if isinstance(event, Metrics):
-                    self.timesteps = event.timesteps
-                elif isinstance(event, Status):
-                    self.state = event.state
-                    self.timesteps = max(self.timesteps, event.timesteps)
-            if time.perf_counter() >= end:
-                return
-            time.sleep(0.05)
-
-    @property
-    def worker(self) -> int:
-        return self.session.pid or 0
-
-    def resume(self) -> None:
-        self.session.send(Resume())
-
-    def pause(self) -> None:
-        self.session.send(Pause())
-
-    wait = pump
-
-    def paused_steps(self) -> int:
-        while self.state != "paused":
-            self.pump(0.05)
-        self.pump(0.6)  # a metrics tick after the pause carries the exact count
-        return self.timesteps
-
-
-def share_one_core(workers: list[int]) -> None:
-    """Both workers, every thread of them, on the same core.
-
-    Cores of one VM differ in speed by up to 10%. The workers never train at
-    the same time, so they never compete for it. ``sched_setaffinity(pid)``
-    moves one thread only: a worker's queue feeder and torch's threads exist
-    by now, so each task is moved. The UI process stays free to run where the
-    scheduler puts it, as it would for a user.
-    """
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return
-    for worker in workers:
-        for pid in (worker, *descendants(worker)):
-            for task in os.listdir(f"/proc/{pid}/task"):
-                os.sched_setaffinity(int(task), {cores[-1]})
-
-
-class Driver(Protocol):
-    """How the bench drives one side: the app by keys, a headless session by commands."""
-
-    @property
-    def worker(self) -> int: ...
-
-    def resume(self) -> None: ...
-
-    def pause(self) -> None: ...
-
-    def wait(self, seconds: float) -> None: ...
-
-    def paused_steps(self) -> int: ...
-
-
-class Side:
-    """One side's training time in the slices and the steps it made in them."""
-
-    def __init__(self, name: str, driver: Driver, ui_pid: int | None) -> None:
-        self.name = name
-        self.driver = driver
-        self.worker = driver.worker
-        self.ui_pid = ui_pid  # the UI process, whose CPU is read in every slice
-        self.run_s = 0.0
-        self.steps = 0
-        self.cpu_s = 0.0  # the worker's, all threads
-        self.wait_s = 0.0  # its training thread's, runnable but another task had the core
-        self.ui_cpu_s = 0.0  # the UI's, during this side's slices
-
-    def sample(self) -> tuple[float, float, float]:
-        """Worker CPU, run-queue wait of its training thread, and UI CPU, in seconds."""
-        with open(f"/proc/{self.worker}/schedstat") as handle:
-            wait_ns = int(handle.read().split()[1])
-        ui_cpu = (cpu_seconds(self.ui_pid) or 0.0) if self.ui_pid else 0.0
-        return cpu_seconds(self.worker) or 0.0, wait_ns / 1e9, ui_cpu
-
-    @property
-    def rate(self) -> float:
-        return self.steps / self.run_s if self.run_s else 0.0
-
-    def report(self) -> str:
-        ui = f", UI CPU {100 * self.ui_cpu_s / self.run_s:.1f}%" if self.ui_pid else ""
-        return (
-            f"{self.name:>9}: {self.steps:,} steps in {self.run_s:.1f} s of slices "
-            f"= {self.rate:.0f} steps/s; worker CPU {self.cpu_s:.1f} s, "
-            f"waited for a core {self.wait_s:.2f} s{ui}"
-        )
-
-
-def run_slice(side: Side, seconds: float) -> None:
-    """Let one stopped worker run for ``seconds``, then stop it again."""
-    before = side.sample()
-    started = time.perf_counter()
-    os.kill(side.worker, signal.SIGCONT)
-    side.driver.wait(seconds)
-    os.kill(side.worker, signal.SIGSTOP)
-    side.run_s += time.perf_counter() - started
-    cpu, wait, ui_cpu = (b - a for a, b in zip(before, side.sample(), strict=True))
-    side.cpu_s += cpu
-    side.wait_s += wait
-    side.ui_cpu_s += ui_cpu
-
-
-def one_round(first: Side, second: Side, args: argparse.Namespace) -> float:
-    """``--blocks`` ABBA blocks of slices between two exact step counts; the round's ratio.
-
-    Both sides start paused. Each worker is stopped (SIGSTOP) and told to
-    resume; from then on it trains only inside its slices, so the two never
-    train at once and each slice's wall time is all its own. At the end both
-    are told to pause and let go, and the counts are read again.
-    """
-    sides = (first, second)
-    steps = {side: side.driver.paused_steps() for side in sides}
-    run_s = {side: side.run_s for side in sides}
-    for side in sides:
-        os.kill(side.worker, signal.SIGSTOP)
-        side.driver.resume()
-    time.sleep(0.3)  # a key has reached the app, and its command the queue
-    for index in range(4 * args.blocks):
-        run_slice(first if index % 4 in (0, 3) else second, args.slice)
-    for side in sides:
-        side.driver.pause()
-    time.sleep(0.3)
-    for side in sides:
-        os.kill(side.worker, signal.SIGCONT)
-    rates = []
-    for side in sides:
-        made = side.driver.paused_steps() - steps[side]
-        side.steps += made
-        rates.append(made / (side.run_s - run_s[side]))
-    print(
-        f"  round: {first.name} {rates[0]:.0f} steps/s, {second.name} {rates[1]:.0f} steps/s",
-        flush=True,
-    )
-    return rates[0] / rates[1]
-
-
-def compare(first: Side, second: Side, args: argparse.Namespace) -> float:
-    """Both sides on one core, ``--rounds`` rounds; the ratio of their rates."""
-    share_one_core([first.worker, second.worker])
-    ratios = [one_round(first, second, args) for _ in range(args.rounds)]
-    for side in (first, second):
-        print(side.report())
-    print(f"rounds' ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
-    return first.rate / second.rate
-
-
-def warm_up(driver: Driver, seconds: float) -> float:
-    """Train one side alone for a while, then pause it; its steps/s meanwhile."""
-    before = driver.paused_steps()
-    driver.resume()
-    started = time.perf_counter()
-    driver.wait(seconds)
-    driver.pause()
-    spent = time.perf_counter() - started
-    return (driver.paused_steps() - before) / spent
-
-
-def catch_up(first: Driver, second: Driver, rate: float) -> None:
-    """Bring the side behind to the other's step count.
-
-    Both train the same config and seed, and a step costs more as the agent
-    improves, so the side ahead would be slower for that alone: before this,
-    control runs (headless ÷ headless) read 0.986 to 0.993, the side that
-    started first always the slower, and less so round by round.
-    """
-    for _ in range(3):
-        steps = first.paused_steps(), second.paused_steps()
-        print(f"steps before the slices: {steps[0]:,} and {steps[1]:,}", flush=True)
-        gap = steps[0] - steps[1]
-        if abs(gap) < 0.5 * rate:
-            return
-        warm_up(second if gap > 0 else first, abs(gap) / rate)
-
-
-def control(args: argparse.Namespace, tmp: Path) -> float:
-    """The same procedure with two headless sides: how far from 1.000 noise alone goes."""
-    first = HeadlessSide(args, tmp / "a")
-    second = HeadlessSide(args, tmp / "b")
-    try:
-        for driver in (first, second):
-            driver.pause()
-            driver.paused_steps()
-        rate = min(warm_up(driver, args.warmup) for driver in (first, second))
-        catch_up(first, second, rate)
-        return compare(Side("headless", first, None), Side("headless2", second, None), args)
-    finally:
-        first.session.stop()
-        second.session.stop()
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
