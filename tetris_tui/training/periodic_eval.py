@@ -7,6 +7,7 @@ UI as an Evaluation event and into meta.json of later checkpoints.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from tetris_tui.config import Config
@@ -25,7 +26,10 @@ class PeriodicEvaluator:
         self.writer = writer
         self.round = 0
 
-    def __call__(self, model: Any, timesteps: int) -> Evaluation:
+    def __call__(
+        self, model: Any, timesteps: int, should_stop: Callable[[], bool] = lambda: False
+    ) -> Evaluation | None:
+        """Play the games; None when ``should_stop`` cut them short (checked every move)."""
         from tetris_tui.training.evaluate import play_games
 
         self.round += 1
@@ -36,7 +40,10 @@ class PeriodicEvaluator:
             self.config.env,
             seed=seed,
             max_pieces=EVAL_MAX_PIECES,
+            on_step=lambda _steps, _finished: should_stop(),
         )
+        if should_stop() or len(results) < self.config.eval_games:
+            return None
         lines = [float(r.lines) for r in results]
         event = Evaluation(
             timesteps=timesteps,

@@ -23,6 +23,8 @@ from tetris_tui.protocol import (
     Error,
     Info,
     Pause,
+    Ping,
+    Pong,
     Resume,
     SetSpeed,
     SetWatch,
@@ -30,7 +32,7 @@ from tetris_tui.protocol import (
     Stop,
 )
 from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.process_setup import prepare_worker_process
+from tetris_tui.training.process_setup import announce, prepare_worker_process
 from tetris_tui.training.reporter import EventSink
 
 # Default pause between two moves so a person can follow the game.
@@ -42,6 +44,7 @@ def play_entry(
 ) -> None:
     """Play games with the model in ``model_dir`` until stopped."""
     ui_gone, _ = prepare_worker_process(config.run_dir, stop_flag)
+    announce(events, "play")
     sink = EventSink(events, None, ui_gone)
     sink.send(Status(STARTING, 0))
     try:
@@ -132,3 +135,5 @@ class Player:
                 self.delay = max(0.0, float(command.delay))
             elif isinstance(command, SetWatch):
                 self.watch = bool(command.on)
+            elif isinstance(command, Ping):
+                self.sink.send(Pong(command.token))

@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
+from tetris_tui.training.checkpoints import finished_at, finished_message
 from tetris_tui.training.session import TrainingSession
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
@@ -247,6 +248,11 @@ class TetrisApp(App[None]):
     def action_start(self) -> None:
         if not self.check_action("start", ()):
             return
+        config = self.config
+        done_at = None if self.play_model else finished_at(config.run_dir, config.total_timesteps)
+        if done_at is not None:  # training it again would only rewrite a finished run
+            self.notify(finished_message(done_at, config.total_timesteps), timeout=15)
+            return
         self._starting = True
         self._set_state(p.STARTING)
         self._start_session(self.run_config())
@@ -308,10 +314,10 @@ class TetrisApp(App[None]):
     def action_slower(self) -> None:
         self._set_speed(self.speed_index + 1)
 
-    def action_keep_slot(self, name: str = "") -> None:
+    def action_keep_slot(self, name: str = "", overwrite: bool = False) -> None:
         if self.check_action("keep_slot", ()):
             name = name or f"step-{self.timesteps}"
-            self.session.send(p.SaveSlot(name))
+            self.session.send(p.SaveSlot(name, overwrite))
             self.notify(f"keeping the current model as slots/{name}", timeout=4)
 
     def action_models(self) -> None:
@@ -324,7 +330,7 @@ class TetrisApp(App[None]):
         if request is None:
             return
         if request.action == "save_current":
-            self.action_keep_slot(request.name)
+            self.action_keep_slot(request.name, request.overwrite)
         elif request.action == "play" and request.path is not None:
             if self.session.alive:
                 self.notify(
