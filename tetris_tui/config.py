@@ -15,6 +15,9 @@ from typing import Any
 ENV_KINDS = ("placement", "raw")
 DEVICES = ("auto", "cpu", "cuda")
 VEC_KINDS = ("auto", "dummy", "subproc")
+# Default games per run (Config.num_envs): chosen by bench/learning.py sweeps on 2 cores.
+PLACEMENT_ENVS = 64
+RAW_ENVS = 4
 
 
 class ConfigError(ValueError):
@@ -83,7 +86,8 @@ class Config:
     """A whole run: what to train, where to keep it, and how often to report."""
 
     total_timesteps: int = 5_000_000
-    n_envs: int = 4
+    # Games played in parallel (None = the default for the env kind, see num_envs).
+    n_envs: int | None = None
     vec_env: str = "auto"
     seed: int | None = None
     device: str = "auto"
@@ -112,7 +116,8 @@ class Config:
 
     def validate(self) -> None:
         _positive("total_timesteps", self.total_timesteps)
-        _positive("n_envs", self.n_envs)
+        if self.n_envs is not None:
+            _positive("n_envs", self.n_envs)
         if self.vec_env not in VEC_KINDS:
             raise ConfigError(
                 f"unknown vec env {self.vec_env!r} (choose from auto, dummy, subproc)"
@@ -137,6 +142,15 @@ class Config:
         _positive("eval_games", self.eval_games)
         self.env.validate()
         self.ppo.validate()
+
+    @property
+    def num_envs(self) -> int:
+        """``n_envs``, or the default for the env kind: many batched placement games
+        (one numpy pass steps them all, and PPO learns fastest in wall time with a
+        large batch), or a few raw envs (each is a separate engine)."""
+        if self.n_envs is not None:
+            return self.n_envs
+        return PLACEMENT_ENVS if self.env.kind == "placement" else RAW_ENVS
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some top-level fields changed (validated again)."""
