@@ -10,9 +10,12 @@ plays 10 greedy games from fixed seeds in one batched env, capped at
 ``--max-pieces``. The clock is paused while the games run, and it is read at
 rollout boundaries, so every row follows a whole PPO update.
 
-The last line is ``final: train_s=… timesteps=… mean=… median=… max=… to_1000_s=…``:
-``to_1000_s`` is the training seconds until the 10-game mean first reached 1,000
-lines (``none`` if it never did).
+The last line is
+``final: train_s=… timesteps=… mean=… median=… max=… to_1000_steps=… to_1000_s=…``:
+the timesteps and training seconds until the 10-game mean first reached 1,000
+lines (``None``/``none`` if it never did). On a shared machine the seconds move
+with the load but the steps do not (training is seeded); ``--eval-every-steps``
+evaluates on a step clock instead, for sweeps.
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--eval-every-s", type=float, default=15.0)
+    parser.add_argument(
+        "--eval-every-steps",
+        type=int,
+        default=0,
+        help="evaluate every N timesteps instead (for sweeps on a busy machine: load-independent)",
+    )
     parser.add_argument("--eval-games", type=int, default=10)
     parser.add_argument("--max-pieces", type=int, default=10_000)
     parser.add_argument("--n-envs", type=int, default=None, help="games in parallel")
@@ -121,18 +130,21 @@ def main() -> None:
         f"{'max':>8} {'capped':>6} {'eval_s':>6}",
         flush=True,
     )
-    trained, to_skill = 0.0, None
+    trained, to_skill, steps_to_skill = 0.0, None, None
     row: dict[str, float] = {"mean": 0.0, "median": 0.0, "max": 0.0}
     while trained < args.minutes * 60 - 1e-6:
         chunk = min(args.eval_every_s, args.minutes * 60 - trained)
         t0 = time.monotonic()
-        model.learn(10**12, callback=training_clock(t0 + chunk), reset_num_timesteps=False)
+        if args.eval_every_steps > 0:
+            model.learn(args.eval_every_steps, reset_num_timesteps=False)
+        else:
+            model.learn(10**12, callback=training_clock(t0 + chunk), reset_num_timesteps=False)
         trained += time.monotonic() - t0
         t0 = time.monotonic()
         results = play_games(model, args.eval_games, config.env, EVAL_SEED, args.max_pieces)
         row = summarize(results)
         if to_skill is None and row["mean"] >= SKILL:
-            to_skill = trained
+            to_skill, steps_to_skill = trained, model.num_timesteps
         print(
             f"{trained:8.1f} {model.num_timesteps:10d} {model.num_timesteps / trained:8.0f} "
             f"{row['mean']:9.1f} {row['median']:9.1f} {row['max']:8.0f} {row['capped']:6d} "
@@ -144,7 +156,7 @@ def main() -> None:
     venv.close()
     print(
         f"final: train_s={trained:.1f} timesteps={model.num_timesteps} mean={row['mean']:.1f} "
-        f"median={row['median']:.1f} max={row['max']:.0f} "
+        f"median={row['median']:.1f} max={row['max']:.0f} to_1000_steps={steps_to_skill} "
         f"to_1000_s={'none' if to_skill is None else f'{to_skill:.1f}'}"
     )
 

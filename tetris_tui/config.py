@@ -71,8 +71,10 @@ class EnvConfig:
     reward_multi: float = 0.0
     # Reward added on the step that ends the game.
     reward_game_over: float = -1.0
-    # Cap on pieces per game (0 = none): keeps games finite once the agent is good.
-    max_pieces: int = 0
+    # Cap on pieces per training game (0 = none). A good agent's games would
+    # otherwise last hours, and the game log and lines/game would stand still;
+    # PPO bootstraps the value at the cap (a truncation, not a loss).
+    max_pieces: int = 10_000
 
     def validate(self) -> None:
         if self.kind not in ENV_KINDS:

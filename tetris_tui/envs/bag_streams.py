@@ -44,10 +44,13 @@ class BagStreams:
 
     def advance(self, games: np.ndarray) -> None:
         """Spawn the next piece in ``games`` (indices): one more piece is drawn."""
-        self.spawned[games] += 1
-        drawn = self.spawned[games] + QUEUE + 1
-        for i, d in zip(games[drawn % N_PIECES == 0], drawn[drawn % N_PIECES == 0], strict=True):
-            self._shuffle_into(int(i), int(d))
+        spawned = self.spawned[games] + 1
+        self.spawned[games] = spawned
+        drawn = spawned + (QUEUE + 1)
+        due = drawn % N_PIECES == 0
+        if due.any():
+            for i, d in zip(games[due].tolist(), drawn[due].tolist(), strict=True):
+                self._shuffle_into(i, d)
 
     def _shuffle_into(self, i: int, drawn: int) -> None:
         rng = self.rngs[i]

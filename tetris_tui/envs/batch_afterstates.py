@@ -28,7 +28,12 @@ from tetris_tui.envs.features import (
 )
 
 _U = np.uint32
-_DROP_Y = np.arange(HEIGHT + 1)[None, :, None]
+_TRIANGLE16 = _TRIANGLE.astype(np.int16)
+# For the exact drop of a cell ``row`` rows below the matrix top at offset y: its bit
+# in a column bitmask (0 once below the board) and whether it is on the floor.
+_Y_ROW = np.arange(HEIGHT + 1)[:, None] + np.arange(4)[None, :]  # (21, 4)
+_CELL_BIT = np.where(_Y_ROW < HEIGHT, _U(1) << np.clip(HEIGHT - 1 - _Y_ROW, 0, None), 0).astype(_U)
+_ON_FLOOR = _Y_ROW >= HEIGHT
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,14 @@ class PieceStack:
     mean_row: np.ndarray  # (7, 40)
     spawn_bits: np.ndarray  # (10, 7)
     scales: np.ndarray  # (F, 7, 40)
+    spawn_span: tuple[int, int]  # the columns any piece spawns in, as a slice
 
 
 def stack_tables(tables: list[PieceTable]) -> PieceStack:
     def stacked(name: str) -> np.ndarray:
         return np.stack([getattr(t, name) for t in tables])
+
+    used = np.flatnonzero(stacked("spawn_bits").any(axis=0))
 
     return PieceStack(
         ids=np.array([t.piece_id for t in tables], dtype=np.uint8),
@@ -58,6 +66,7 @@ def stack_tables(tables: list[PieceTable]) -> PieceStack:
         mean_row=stacked("mean_row"),
         spawn_bits=np.ascontiguousarray(stacked("spawn_bits").T),
         scales=np.ascontiguousarray(stacked("scales").transpose(2, 0, 1)),
+        spawn_span=(int(used.min()), int(used.max()) + 1),
     )
 
 
@@ -89,11 +98,11 @@ def _exact_landing(
     board: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``features._exact_landing`` on column bitmasks: k candidates, boards (k, 10)."""
-    r = _DROP_Y + rows[:, None, :]  # (k, 21, 4) board row of each cell at each y
     colbits = np.take_along_axis(board, cols, axis=1)[:, None, :]  # (k, 1, 4)
-    shift = np.clip(HEIGHT - 1 - r, 0, HEIGHT - 1).astype(_U)
-    filled = (r >= HEIGHT) | (((colbits >> shift) & _U(1)) != 0)
-    hits = filled.any(axis=2)  # (k, 21)
+    filled = ((colbits & _CELL_BIT[:, rows].transpose(1, 0, 2)) != 0) | _ON_FLOOR[
+        :, rows
+    ].transpose(1, 0, 2)
+    hits = filled.any(axis=2)  # (k, 21): the piece collides at offset y
     return hits[:, 1:].argmax(axis=1), hits[:, 0]
 
 
@@ -133,15 +142,17 @@ def batch_afterstates(
     full = np.bitwise_and.reduce(columns, axis=0)
     lines = np.bitwise_count(full)
     feats = np.empty((N_FEATURES, n, N_ACTIONS), dtype=np.float32)
+    feats[11] = 0.0
     if lines.any():
-        feats[11] = lines * np.bitwise_count(placed & full).sum(axis=0)
+        hit = np.flatnonzero(full)  # only placements that clear lines erode cells
+        eroded = np.bitwise_count(placed.reshape(-1, m)[:, hit] & full.ravel()[hit])
+        feats[11].ravel()[hit] = lines.ravel()[hit] * eroded.sum(axis=0)
         _clear_rows(columns.reshape(-1, m), full.ravel())  # a view: in place
-    else:
-        feats[11] = 0.0
     feats[10] = lines
     feats[9] = HEIGHT - landing_y - stack.mean_row[piece]
-    spawn = stack.spawn_bits[:, next_piece][:, :, None]
-    game_over = (blocked | (columns & spawn).any(axis=0)) & legal
+    lo, hi = stack.spawn_span  # spawn cells lie in a few middle columns: test only those
+    spawn = stack.spawn_bits[lo:hi, next_piece][:, :, None]
+    game_over = (blocked | (columns[lo:hi] & spawn).any(axis=0)) & legal
     feats[12] = game_over
     board_features_t(columns.reshape(-1, m), feats.reshape(N_FEATURES, m))
     feats *= stack.scales[:, piece]
@@ -157,15 +168,18 @@ def board_features_t(columns: np.ndarray, out: np.ndarray) -> None:
     totals = packed.sum(axis=0)
     for k in range(4):
         out[k] = (totals >> _UNPACK[k]) & _MASK16
-    heights = (packed >> _UNPACK[3]).astype(np.int32)
-    holes = ((_U(1) << heights.astype(_U)) - _U(1)) & ~columns  # _HOLE_BITS, computed
+    heights = (packed >> _UNPACK[3]).astype(np.int16)
+    holes = ((_U(1) << heights) - _U(1)) & ~columns  # _HOLE_BITS, computed
     out[4] = np.bitwise_count(np.bitwise_or.reduce(holes, axis=0))
-    used = np.bitwise_or.reduce(columns, axis=0)[None]
-    edges = np.concatenate((used, columns, used), axis=0)
-    out[5] = np.bitwise_count(edges[1:] ^ edges[:-1]).sum(axis=0)
-    walls = np.full((1, columns.shape[1]), HEIGHT, dtype=heights.dtype)
-    walled = np.concatenate((walls, heights, walls), axis=0)
-    depth = np.minimum(walled[:-2], walled[2:]) - heights
-    out[6] = np.take(_TRIANGLE, np.maximum(depth, 0)).sum(axis=0)
-    out[7] = np.abs(heights[1:] - heights[:-1]).sum(axis=0)
+    used = np.bitwise_or.reduce(columns, axis=0)  # the walls, as rows go: filled where used
+    transitions = np.bitwise_count(columns[1:] ^ columns[:-1]).sum(axis=0, dtype=np.int32)
+    transitions += np.bitwise_count(columns[0] ^ used) + np.bitwise_count(columns[-1] ^ used)
+    out[5] = transitions
+    depth = np.empty_like(heights)  # well depth: lower neighbour minus height (walls are 20)
+    np.minimum(heights[:-2], heights[2:], out=depth[1:-1])
+    depth[0], depth[-1] = heights[1], heights[-2]
+    depth -= heights
+    np.maximum(depth, 0, out=depth)
+    out[6] = np.take(_TRIANGLE16, depth).sum(axis=0, dtype=np.int32)
+    out[7] = np.abs(heights[1:] - heights[:-1]).sum(axis=0, dtype=np.int32)
     out[8] = heights.max(axis=0)
