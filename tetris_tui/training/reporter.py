@@ -39,6 +39,11 @@ class EventSink:
         self._held: list[Episode] = []
         self.dropped = 0
 
+    @property
+    def queue(self) -> Any:
+        """The events queue itself, for the spectator process to put its events on."""
+        return self._events
+
     def send(self, event: Event) -> None:
         if self._batch_games and isinstance(event, Episode):
             self._held.append(event)

@@ -97,6 +97,7 @@ class Trainer:
         fault_step = faults.raise_at_step()
         configure_torch(config)
         venv = build_vec_env(config)
+        spectator = None
         try:
             model, meta = self._load_or_create(venv)
             games = RollingGames(_count(meta.get("episodes")), self._previous_best())
@@ -105,6 +106,8 @@ class Trainer:
             callback = ReportingCallback(
                 config, self.sink, self.commands, self.stop_flag, games, writer, evaluator
             )
+            spectator = self._spectator(model)
+            callback.spectator = spectator
             callbacks: Any = callback
             if fault_step is not None:
                 callbacks = [callback, FaultCallback(fault_step)]
@@ -126,7 +129,21 @@ class Trainer:
                 return FINISHED, timesteps, f"target of {config.target_lines:g} lines/game reached"
             return FINISHED, timesteps, f"reached {config.total_timesteps:,} timesteps"
         finally:
+            if spectator is not None:
+                spectator.close()
             _close_quietly(venv)
+
+    def _spectator(self, model: Any) -> Any:
+        """The spectator process (placement env only); None when it cannot start."""
+        from tetris_tui.training.spectator import Spectator, spectator_available
+
+        if not spectator_available(self.config):
+            return None
+        try:
+            return Spectator(self.config, self.sink.queue, model.policy)
+        except Exception as exc:  # noqa: BLE001 - watching is never worth a crashed run
+            self.sink.send(Warning(f"spectator not started: {_one_line(exc)}"))
+            return None
 
     def _load_or_create(self, venv: Any) -> tuple[Any, dict[str, Any]]:
         """Resume from ``latest`` when it loads; move a damaged one aside and start fresh."""
