@@ -50,9 +50,9 @@ class GreedyGame:
     def engine(self) -> Any:
         return self.placement_env.tetris
 
-    def new_game(self, policy_timesteps: int | None = None) -> None:
+    def new_game(self, policy_timesteps: int | None = None, seed: int | None = None) -> None:
         # Seeds >= 1: tetris-gymnasium treats 0 as "no seed".
-        self.seed = self.rng.randrange(1, 2**31)
+        self.seed = seed if seed is not None else self.rng.randrange(1, 2**31)
         self.obs, _ = self.env.reset(seed=self.seed)
         self.game += 1
         self.actions: list[int] = []
@@ -123,6 +123,20 @@ class GreedyGame:
 
     def close(self) -> None:
         self.env.close()
+
+
+def record_game(
+    predict: Any, env_config: EnvConfig, seed: int, max_pieces: int, policy_timesteps: int = 0
+) -> ReplayGame:
+    """Play one whole greedy game with ``seed`` and return its record."""
+    game = GreedyGame(env_config, max_pieces=max_pieces)
+    try:
+        game.new_game(policy_timesteps, seed=seed)
+        while game.finished is None:
+            game.step(predict)
+        return game.finished
+    finally:
+        game.close()
 
 
 def policy_predictor(policy: Any) -> Any:
