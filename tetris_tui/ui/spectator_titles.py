@@ -20,8 +20,8 @@ def board_titles(view: str, feed: Any, replay: Any = None) -> tuple[str, str]:
             "replay · best game",
             f"{replay.lines:,} lines · policy @ {fmt_int(replay.policy_timesteps)}",
         )
-    if shown is None:
-        return "spectator", "waiting for the policy"
+    if shown is None:  # no spectator yet (starting, or the raw env): training's frames
+        return "training · env 0", "no spectator yet"
     title = f"spectator · game {shown.game:,}"
     best = max(feed.best_lines, shown.best_lines)
     return title, f"policy @ {fmt_int(shown.policy_timesteps)} · best {best:,}"
