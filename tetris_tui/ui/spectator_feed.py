@@ -117,8 +117,11 @@ class SpectatorFeed:
                     break
                 event = pulled
         elif self.pending and not self.replay_mode:
-            while len(self.pending) > BACKLOG:
-                self.pending.popleft()  # behind: skip to the newest (each carries its board)
+            if len(self.pending) > BACKLOG:
+                # Behind: straight to the newest (each event carries its whole board).
+                newest = self.pending[-1]
+                self.pending.clear()
+                self.pending.append(newest)
             event = self.pending.popleft()
         if event is None:
             return False
