@@ -108,10 +108,50 @@ def _has_cuda() -> bool:
 
 
 def test_reward_options_reach_the_env_config():
-    from tetris_tui.cli import build_parser, config_from_args
+    from tetris_tui.cli import build_parser
+    from tetris_tui.cli_options import config_from_args
 
     args = ["--reward-line", "2.5", "--reward-alive", "0", "--reward-game-over", "-3"]
     env = config_from_args(build_parser().parse_args(args)).env
     assert (env.reward_line, env.reward_alive, env.reward_game_over) == (2.5, 0.0, -3.0)
     result = run_cli("--headless", "--reward-line", "inf")
     assert result.returncode == 2 and "finite" in result.stderr
+
+
+def test_help_lists_the_subcommands():
+    result = run_cli("--help", timeout=60)
+    assert result.returncode == 0
+    from tetris_tui.subcommands import SUBCOMMANDS
+
+    for command in SUBCOMMANDS:
+        assert re.search(rf"^\s+{command.NAME}\s+\S", result.stdout, re.M), command.NAME
+
+
+def test_run_dir_option_goes_before_or_after_the_subcommand(tmp_path):
+    run = tmp_path / "run"
+    (run / "latest").mkdir(parents=True)
+    (run / "latest" / "model.zip").write_bytes(b"x")
+    (run / "latest" / "meta.json").write_text(json.dumps({"timesteps": 4321, "episodes": 7}))
+    for args in (["--checkpoints", str(run), "models"], ["models", "--checkpoints", str(run)]):
+        result = run_cli(*args, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "4,321" in result.stdout or "4321" in result.stdout, result.stdout
+    missing = run_cli("--checkpoints", str(tmp_path / "none"), "models", timeout=60)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "no run directory" in missing.stderr
+
+
+def test_cli_modules_import_no_cycle():
+    """Sub-commands and the shared options never import the top-level parser."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "tetris_tui"
+    for path in [package / "cli_options.py", *(package / "subcommands").glob("*.py")]:
+        tree = ast.parse(path.read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        assert "tetris_tui.cli" not in imported, path

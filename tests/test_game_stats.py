@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from tetris_tui.config import EnvConfig
@@ -20,20 +22,41 @@ def _play(env, rng, max_steps=20_000):
     raise AssertionError("game did not end")
 
 
+def _fill_bottom_row_around_the_first_drop(env) -> None:
+    """Fill the bottom row except where the falling piece will land if hard-dropped now,
+    so the first hard drop clears a line (random play alone almost never does)."""
+    probe = copy.deepcopy(env)
+    probe.step(HARD_DROP)
+    engine, probed = env.unwrapped, probe.unwrapped
+    pad = engine.padding
+    bottom = engine.height - 1
+    landed = probed.board[bottom, pad : pad + engine.width] != 0
+    engine.board[bottom, pad : pad + engine.width] = np.where(landed, 0, 1)
+
+
+HARD_DROP = 5
+
+
 def test_raw_game_lines_are_the_sum_of_per_step_lines():
     env = make_env(EnvConfig(kind="raw"))
     rng = np.random.default_rng(3)
     total_lines = 0
-    # Mostly hard drops and sideways moves clear lines now and then.
+    games = 0
     for seed in range(1, 40):
         env.reset(seed=seed)
+        _fill_bottom_row_around_the_first_drop(env)
+        first = env.step(HARD_DROP)
+        assert first[4]["lines_cleared"] == 1
         steps, locks, rewards, info = _play(env, rng)
+        steps, locks, rewards = [1, *steps], locks + 1, rewards + first[1]
         game = info["game"]
         assert game["lines"] == sum(steps)
         assert game["pieces"] == locks > 0
         assert game["length"] == len(steps)
         assert abs(game["reward"] - rewards) < 1e-6
         total_lines += game["lines"]
+        games += 1
+    assert total_lines >= games  # every game cleared at least its first line
     frame = env.board_frame()
     assert len(frame["cells"]) == 200
 

@@ -130,9 +130,7 @@ def test_the_game_streams_placements_with_the_board_before_each(recorded):
 
 
 def _event(**changes):
-    base = dict(
-        game=1, piece=2, rotation=1, column=0, row=16, cells=(16, 0, 17, 0, 18, 0, 19, 0)
-    )
+    base = dict(game=1, piece=2, rotation=1, column=0, row=16, cells=(16, 0, 17, 0, 18, 0, 19, 0))
     base.update(changes)
     return p.SpectatorPlacement(board=EMPTY_BOARD, **base)
 
@@ -190,7 +188,7 @@ def test_a_replay_at_the_instant_pace_ends_on_the_recorded_board(recorded):
     feed = SpectatorFeed(pace=p.INSTANT)
     feed.start_replay(replay_events(recorded, pace=p.INSTANT))
     feed.add(_event())  # live placements are ignored during a replay
-    now = 0.0
+    now, frame = 0.0, None
     while feed.replay is not None:
         now += 0.05
         frame = feed.tick(now) or frame

@@ -108,9 +108,7 @@ def board_state(screen: str) -> tuple[int, int] | None:
         if "PIECES" in line and i + 1 < len(rows):
             value = rows[i + 1][22:30].strip()
             pieces = int(value.replace(",", "")) if value.replace(",", "").isdigit() else None
-    highest = next(
-        (r for r, line in enumerate(rows) if line[1:21].replace("·", "").strip()), None
-    )
+    highest = next((r for r, line in enumerate(rows) if line[1:21].replace("·", "").strip()), None)
     if pieces is None or highest is None:
         return None
     return pieces, highest

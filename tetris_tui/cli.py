@@ -1,214 +1,52 @@
-"""Command line: options -> Config -> the app, a headless run, or a sub-command.
+"""The command line: one parser, sub-commands, and the dispatch to each.
 
-Every mistake in the command line ends in one line on stderr and exit code 2,
-before any process is started.
+``tetris-tui [options]`` trains (in the app, or ``--headless``); a sub-command
+(``tetris-tui models``, ``tetris-tui play MODEL``, ...) does one other job.
+``--checkpoints`` may come before or after the sub-command's name. Every
+mistake ends in one line on stderr and exit code 2, before any process starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from pathlib import Path
-from typing import NoReturn
 
-from tetris_tui.config import ENV_KINDS, Config, ConfigError, EnvConfig, PPOConfig
-
-EXIT_USAGE = 2
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but errors are one line instead of usage plus message."""
-
-    def error(self, message: str) -> NoReturn:
-        fail(message)
-
-
-def fail(message: str) -> NoReturn:
-    print(f"tetris-tui: error: {message}", file=sys.stderr)
-    raise SystemExit(EXIT_USAGE)
-
-
-def finite_float(text: str) -> float:
-    """A float option's type: ``nan`` and ``inf`` would slip past every range check."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
-def add_run_dir_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--checkpoints",
-        metavar="DIR",
-        type=Path,
-        default=Path("checkpoints"),
-        help="run directory for checkpoints and history (default: ./checkpoints)",
-    )
-
-
-def add_training_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by the app and --headless."""
-    defaults = Config()
-    add_run_dir_option(parser)
-    group = parser.add_argument_group("training")
-    group.add_argument(
-        "--total-timesteps",
-        type=int,
-        default=defaults.total_timesteps,
-        metavar="N",
-        help="train until this many timesteps in total",
-    )
-    group.add_argument(
-        "--env",
-        choices=ENV_KINDS,
-        default=defaults.env.kind,
-        help="placement (one action places a piece; default) or raw (per key)",
-    )
-    group.add_argument(
-        "--n-envs",
-        type=int,
-        default=defaults.n_envs,
-        metavar="K",
-        help=f"parallel envs (default {defaults.n_envs})",
-    )
-    group.add_argument(
-        "--vec-env",
-        choices=("auto", "dummy", "subproc"),
-        default=defaults.vec_env,
-        help="run envs in-process (dummy) or in subprocesses (subproc)",
-    )
-    group.add_argument("--seed", type=int, default=None, metavar="S")
-    group.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
-    group.add_argument(
-        "--torch-threads",
-        type=int,
-        default=defaults.torch_threads,
-        metavar="N",
-        help=f"threads for torch in the worker (default {defaults.torch_threads}; 0 = torch's)",
-    )
-    group.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=defaults.checkpoint_every,
-        metavar="STEPS",
-        help="save latest every this many timesteps",
-    )
-    group.add_argument(
-        "--target-lines",
-        type=finite_float,
-        default=None,
-        metavar="N",
-        help="stop once mean lines/game over the last 100 games reaches N",
-    )
-    group.add_argument(
-        "--eval-every",
-        type=int,
-        default=None,
-        metavar="STEPS",
-        help="play a few greedy evaluation games every STEPS timesteps",
-    )
-    group.add_argument("--eval-games", type=int, default=defaults.eval_games, metavar="N")
-    group.add_argument(
-        "--max-pieces",
-        type=int,
-        default=defaults.env.max_pieces,
-        metavar="N",
-        help="end a training game after N pieces (0 = never)",
-    )
-    rewards = parser.add_argument_group("rewards (placement env)")
-    for name, default, meaning in (
-        ("line", defaults.env.reward_line, "per cleared line"),
-        ("alive", defaults.env.reward_alive, "per placed piece that does not end the game"),
-        ("game-over", defaults.env.reward_game_over, "on the placement that ends the game"),
-    ):
-        rewards.add_argument(
-            f"--reward-{name}", type=finite_float, default=default, metavar="R", help=meaning
-        )
-    ppo = parser.add_argument_group("PPO")
-    ppo.add_argument("--learning-rate", type=finite_float, default=defaults.ppo.learning_rate)
-    ppo.add_argument("--n-steps", type=int, default=defaults.ppo.n_steps)
-    ppo.add_argument("--batch-size", type=int, default=defaults.ppo.batch_size)
-    ppo.add_argument("--n-epochs", type=int, default=defaults.ppo.n_epochs)
-    ppo.add_argument("--ent-coef", type=finite_float, default=defaults.ppo.ent_coef)
-    ppo.add_argument("--gamma", type=finite_float, default=defaults.ppo.gamma)
-    view = parser.add_argument_group("watching")
-    view.add_argument(
-        "--fps",
-        type=finite_float,
-        default=defaults.fps,
-        help=f"board frames per second (default {defaults.fps:g}; 0 = off)",
-    )
-    view.add_argument(
-        "--step-delay",
-        type=finite_float,
-        default=defaults.step_delay,
-        metavar="SECONDS",
-        help="pause after each step, to watch slowly (default 0)",
-    )
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    """Map parsed options onto the one Config; ConfigError says what is wrong."""
-    env = EnvConfig(
-        kind=args.env,
-        max_pieces=args.max_pieces,
-        reward_line=args.reward_line,
-        reward_alive=args.reward_alive,
-        reward_game_over=args.reward_game_over,
-    )
-    ppo = PPOConfig(
-        learning_rate=args.learning_rate,
-        n_steps=args.n_steps,
-        batch_size=args.batch_size,
-        n_epochs=args.n_epochs,
-        ent_coef=args.ent_coef,
-        gamma=args.gamma,
-    )
-    return Config(
-        total_timesteps=args.total_timesteps,
-        n_envs=args.n_envs,
-        vec_env=args.vec_env,
-        seed=args.seed,
-        device=args.device,
-        torch_threads=args.torch_threads,
-        run_dir=args.checkpoints,
-        checkpoint_every=args.checkpoint_every,
-        fps=args.fps,
-        step_delay=args.step_delay,
-        target_lines=args.target_lines,
-        eval_every=args.eval_every,
-        eval_games=args.eval_games,
-        env=env,
-        ppo=ppo,
-    )
+from tetris_tui.cli_options import (
+    OneLineParser,
+    add_training_options,
+    config_from_args,
+    fail,
+)
+from tetris_tui.config import ConfigError
+from tetris_tui.subcommands import SUBCOMMANDS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="tetris-tui",
-        description="Train a PPO agent to play Tetris and watch it learn. "
-        "Sub-commands: `tetris-tui models` lists saved models, "
-        "`tetris-tui play MODEL` watches one play.",
+        description="Train a PPO agent to play Tetris and watch it learn.",
     )
     parser.add_argument(
         "--headless", action="store_true", help="train without the UI, printing progress lines"
     )
     parser.add_argument("--autostart", action="store_true", help="start training at once")
     add_training_options(parser)
+    subparsers = parser.add_subparsers(
+        dest="subcommand", metavar="COMMAND", title="sub-commands (run without one to train)"
+    )
+    for command in SUBCOMMANDS:
+        sub = subparsers.add_parser(
+            command.NAME, help=command.HELP, description=command.DESCRIPTION
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(run_subcommand=command.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("models", "play"):
-        from tetris_tui import commands
-
-        return commands.run(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.subcommand is not None:
+        return args.run_subcommand(args)
     try:
         config = config_from_args(args)
         from tetris_tui.preflight import preflight

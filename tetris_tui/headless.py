@@ -1,7 +1,10 @@
 """``tetris-tui --headless``: the same worker and session, printing progress lines.
 
 SIGINT, SIGTERM and SIGHUP ask the worker to save ``latest`` and exit; a second
-Ctrl+C while stopping is ignored so the save is never cut short. Once the
+Ctrl+C while stopping is ignored so the save is never cut short. The signal
+handler only notes the signal: printing and asking the worker to stop happen
+in the main loop (a print or a queue put inside a handler can re-enter one
+that the signal interrupted). Once the
 terminal is gone, writes to it fail (EIO): printing then stops quietly, and the
 run still stops cleanly.
 """
@@ -28,6 +31,7 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
+from tetris_tui.training.checkpoints import finished_at, finished_message
 from tetris_tui.training.process_setup import LOG_FILE
 from tetris_tui.training.session import RunLockedError, TrainingSession
 
@@ -130,6 +134,10 @@ def _steps(timesteps: int) -> str:
 def run_headless(config: Config, out: TextIO | None = None) -> int:
     """Train to the end (or a signal); exit 0 when stopped or finished, 1 on a crash."""
     out = out or sys.stdout
+    done_at = finished_at(config.run_dir, config.total_timesteps)
+    if done_at is not None:
+        print(finished_message(done_at, config.total_timesteps), file=out, flush=True)
+        return 0
     session = TrainingSession()
     try:
         session.start(config)
@@ -137,14 +145,12 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
         print(f"tetris-tui: error: {exc}", file=sys.stderr)
         return 2
     printer = ProgressPrinter(out, config.run_dir / LOG_FILE)
+    signals_seen: list[int] = []  # appended by the handler, read by the loop
     stopping = False
 
     def on_signal(signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            printer.say(f"{signal.Signals(signum).name}: saving and stopping…")
-            session.request_stop()
+        if not signals_seen:
+            signals_seen.append(signum)
 
     previous = {
         s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -152,6 +158,10 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
     final_state = None
     try:
         while True:
+            if signals_seen and not stopping:
+                stopping = True
+                printer.say(f"{signal.Signals(signals_seen[0]).name}: saving and stopping…")
+                session.request_stop()
             now = time.monotonic()
             for event in session.drain(max_items=1000):
                 printer.handle(event, now)

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 
 from tetris_tui.config import Config, ConfigError
+from tetris_tui.protocol import LATEST
+from tetris_tui.training.checkpoints import CheckpointError, read_meta
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -47,7 +49,27 @@ def check_ppo_sizes(config: Config) -> None:
         raise ConfigError(f"batch_size must be at least 2, got {config.ppo.batch_size}")
 
 
+def check_resume_options(config: Config) -> None:
+    """Options an existing run cannot change are refused, naming the saved value.
+
+    Only the env kind: a model trained on one env cannot play the other (its
+    observations and actions differ). PPO's hyper-parameters, rewards, the
+    number of envs and the piece cap may change on resume, and do.
+    """
+    try:
+        saved = read_meta(config.run_dir / LATEST).get("config", {}).get("env", {}).get("kind")
+    except (CheckpointError, AttributeError):
+        return  # no run yet, or a damaged one: the worker deals with that
+    if saved and saved != config.env.kind:
+        raise ConfigError(
+            f"--env {config.env.kind}: the run in {config.run_dir} was trained with "
+            f"--env {saved}; resume it with --env {saved}, or start a fresh run "
+            "with --checkpoints NEW_DIR"
+        )
+
+
 def preflight(config: Config) -> None:
     check_ppo_sizes(config)
     check_device(config.device)
     check_run_dir(config.run_dir)
+    check_resume_options(config)

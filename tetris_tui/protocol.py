@@ -3,7 +3,9 @@
 Events flow worker -> UI on the events queue; commands flow UI -> worker on the
 commands queue. Both sides import this module, so it imports nothing heavy:
 no torch, no env, no UI. Every message is a small frozen dataclass that pickles
-cheaply. Bump ``PROTOCOL_VERSION`` when a field changes meaning.
+cheaply. Bump ``PROTOCOL_VERSION`` when a field changes meaning: every worker
+announces its version in its first event (``Hello``), and a client that speaks
+another version says so in one line instead of misreading what follows.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 3
 
 BOARD_ROWS = 20
 BOARD_COLS = 10
@@ -53,6 +55,24 @@ class Event:
         data = dict(vars(self))
         data["kind"] = self.kind
         return data
+
+
+@dataclass(frozen=True)
+class Hello(Event):
+    """A worker's first event: the protocol it speaks, and who it is."""
+
+    kind: ClassVar[str] = "hello"
+    protocol: int
+    pid: int
+    role: str  # "train" or "play"
+
+
+@dataclass(frozen=True)
+class Pong(Event):
+    """The answer to ``Ping``: proves a command arrived (and when)."""
+
+    kind: ClassVar[str] = "pong"
+    token: int
 
 
 @dataclass(frozen=True)
@@ -201,10 +221,20 @@ class SetWatch(Command):
 
 @dataclass(frozen=True)
 class SaveSlot(Command):
-    """Copy the current model into ``slots/<name>``."""
+    """Copy the current model into ``slots/<name>``; an existing slot is kept
+    (with a warning) unless ``overwrite`` says the user agreed to replace it."""
 
     kind: ClassVar[str] = "save_slot"
     name: str
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Ping(Command):
+    """Answered by a ``Pong`` with the same token: a command round trip."""
+
+    kind: ClassVar[str] = "ping"
+    token: int
 
 
 # -- the spectator game (issue #12) ---------------------------------------------------

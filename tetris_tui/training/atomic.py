@@ -6,10 +6,14 @@ import contextlib
 import json
 import os
 import re
+import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tetris_tui.training import faults
 
 TEMP_SUFFIX = ".tmp"
 # ``.<name>.<pid>.<random>.tmp``: the pid says whether its writer may still be running.
@@ -108,3 +112,95 @@ def _umask() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0o022
+
+
+# -- whole directories ---------------------------------------------------------------
+
+_DIR_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]+\.(?P<stage>new|old)$")
+
+
+def atomic_write_dir(directory: Path, files: dict[str, bytes]) -> None:
+    """Replace ``directory`` with one holding ``files``, as one unit.
+
+    The files are written and fsynced in a hidden sibling first; then the old
+    directory is renamed aside and the new one renamed into place. A kill at any
+    instant leaves either the old directory or the new one whole — or, between
+    the two renames, no directory but both siblings whole, which
+    ``recover_dir`` puts back (the newer one wins).
+    """
+    parent = directory.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}.{secrets.token_hex(4)}"
+    new = parent / f".{directory.name}.{tag}.new"
+    old = parent / f".{directory.name}.{tag}.old"
+    new.mkdir()
+    moved_aside = False
+    try:
+        for name, data in files.items():
+            _write_synced(new / name, data)
+        _fsync_dir(new)
+        faults.kill_in_save("written")
+        if directory.exists():
+            os.rename(directory, old)
+            moved_aside = True
+        faults.kill_in_save("swapping")
+        os.rename(new, directory)
+        _fsync_dir(parent)
+    except BaseException:
+        if moved_aside and not directory.exists():
+            with contextlib.suppress(OSError):
+                os.rename(old, directory)
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(directory: Path) -> Path | None:
+    """Finish or undo a directory swap cut short by a kill; clear dead writers' siblings.
+
+    Returns the sibling that became ``directory``, if any. Siblings of a writer
+    that is still running are left alone.
+    """
+    parent = directory.parent
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return None
+    dead: list[tuple[str, Path]] = []
+    for entry in entries:
+        match = _DIR_TEMP.match(entry.name)
+        if not match or match["name"] != directory.name or not entry.is_dir():
+            continue
+        pid = int(match["pid"])
+        if pid != os.getpid() and _pid_running(pid):
+            continue
+        dead.append((match["stage"], entry))
+    restored = None
+    if not directory.exists():
+        # A ``new`` sibling was complete before the old directory moved; prefer it.
+        for stage in ("new", "old"):
+            found = sorted((p for s, p in dead if s == stage), key=_mtime, reverse=True)
+            if found:
+                with contextlib.suppress(OSError):
+                    os.rename(found[0], directory)
+                    restored = found[0]
+                break
+    for _, entry in dead:
+        if entry != restored:
+            shutil.rmtree(entry, ignore_errors=True)
+    return restored
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -27,6 +27,8 @@ from tetris_tui.protocol import (
     Info,
     Metrics,
     Pause,
+    Ping,
+    Pong,
     Resume,
     SaveSlot,
     SetPace,
@@ -37,7 +39,7 @@ from tetris_tui.protocol import (
     Stop,
     Warning,
 )
-from tetris_tui.training.checkpoints import CheckpointError, validate_slot_name
+from tetris_tui.training.checkpoints import CheckpointError, checkpoint_dir
 from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.game_stats import RollingGames
 from tetris_tui.training.reporter import EventSink
@@ -173,23 +175,36 @@ class ReportingCallback(BaseCallback):
         if self.games.beats_best() and time.monotonic() - self._best_saved_at > BEST_SAVE_INTERVAL:
             self._save_best()
         target = self.config.target_lines
-        mean = self.games.lines_mean
-        if target is not None and mean is not None and mean >= target and not self.target_reached:
+        if not self.target_reached and self.games.reaches(target):
             self.target_reached = True
             self.stop_requested = True
-            self.sink.send(Info(f"target reached: mean {mean:.2f} lines/game >= {target:g}"))
+            mean = self.games.lines_mean
+            self.sink.send(
+                Info(f"target reached: mean {mean:.2f} lines over the last 100 games >= {target:g}")
+            )
 
     def _save_best(self) -> None:
-        self.games.best_mean = self.games.lines_mean
+        """Save ``best``; the best mean to beat rises only once the save succeeded."""
+        mean = self.games.lines_mean
         self._best_saved_at = time.monotonic()
-        self.writer.save(self.model, BEST)  # its Checkpoint event tells the UI
+        if self.writer.save(self.model, BEST, best_mean=mean) is not None:
+            self.games.best_mean = mean  # its Checkpoint event tells the UI
 
     def _evaluate(self) -> None:
+        """Play the evaluation games; a stop (or any command) is obeyed between moves."""
         if self.evaluator is None:
             return
-        result = self.evaluator(self.model, self.num_timesteps)
+        result = self.evaluator(self.model, self.num_timesteps, self._stop_wanted)
         if result is not None:
             self.sink.send(result)
+
+    def _stop_wanted(self) -> bool:
+        """Apply waiting commands; whether a stop was asked for (cheap: no system call)."""
+        if self.commands.pending():
+            self._apply_commands()
+        if self.stop_flag.is_set():
+            self._request_stop()
+        return self.stop_requested
 
     # -- control tick ------------------------------------------------------------
 
@@ -232,7 +247,9 @@ class ReportingCallback(BaseCallback):
         elif isinstance(command, SetPace) and self.spectator is not None:
             self.spectator.set_pace(command.pace)
         elif isinstance(command, SaveSlot):
-            self._save_slot(command.name)
+            self._save_slot(command.name, command.overwrite)
+        elif isinstance(command, Ping):
+            self.sink.send(Pong(command.token))
 
     def _request_stop(self) -> None:
         if not self.stop_requested:
@@ -254,11 +271,15 @@ class ReportingCallback(BaseCallback):
         if not self.stop_requested:
             self.sink.send(Status(RUNNING, self.num_timesteps))
 
-    def _save_slot(self, name: str) -> None:
+    def _save_slot(self, name: str, overwrite: bool) -> None:
+        """Keep the model in ``slots/<name>``; never replaces a slot unless told to."""
         try:
-            validate_slot_name(name)
+            exists = checkpoint_dir(self.config.run_dir, name).exists()
         except CheckpointError as exc:
             self.sink.send(Warning(str(exc)))
+            return
+        if exists and not overwrite:
+            self.sink.send(Warning(f"slot {name!r} exists already; kept it as it was"))
             return
         self.writer.save(self.model, name)
 

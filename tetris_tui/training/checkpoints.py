@@ -8,6 +8,7 @@ imports no torch itself and the UI can list checkpoints cheaply.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import re
@@ -20,10 +21,7 @@ from typing import Any
 
 from tetris_tui.protocol import BEST, FINAL, LATEST
 from tetris_tui.training import faults
-from tetris_tui.training.atomic import (
-    atomic_write_bytes,
-    atomic_write_json,
-)
+from tetris_tui.training.atomic import atomic_write_dir, recover_dir
 from tetris_tui.training.atomic import (
     remove_stale_temp_files as _remove_temp_files,
 )
@@ -59,19 +57,64 @@ def checkpoint_dir(run_dir: Path, which: str) -> Path:
 
 
 def save_checkpoint(model: Any, run_dir: Path, which: str, meta: dict[str, Any]) -> Path:
-    """Save ``model`` and its meta atomically; returns the model path.
+    """Save ``model`` and its meta as one unit; returns the model path.
 
-    The model is serialised in memory first, so a failure (disk full) never
-    leaves a half-written file where the old one was.
+    Both files are written into a fresh folder that then replaces the old one
+    (``atomic_write_dir``), so ``model.zip`` and ``meta.json`` always come from
+    the same save. The meta also names the model's SHA-256, checked on resume.
     """
     directory = checkpoint_dir(run_dir, which)
     faults.check_save(directory / MODEL_FILE)
     buffer = io.BytesIO()
     model.save(buffer)
+    write_checkpoint(directory, buffer.getvalue(), {**meta, "which": which})
+    return directory / MODEL_FILE
+
+
+def write_checkpoint(directory: Path, model_bytes: bytes, meta: dict[str, Any]) -> None:
+    """``model.zip`` and ``meta.json`` into ``directory``, replacing it as one unit."""
+    meta = {**meta, "saved_at": time.time(), "model_sha256": _sha256(model_bytes)}
+    meta_bytes = (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
+    atomic_write_dir(directory, {MODEL_FILE: model_bytes, META_FILE: meta_bytes})
+
+
+def check_model_matches_meta(directory: Path, meta: dict[str, Any]) -> None:
+    """CheckpointError when ``meta.json`` names another model than the one beside it."""
+    expected = meta.get("model_sha256")
+    if not expected:
+        return  # written by an older version: nothing to check against
     path = directory / MODEL_FILE
-    atomic_write_bytes(path, buffer.getvalue())
-    atomic_write_json(directory / META_FILE, {**meta, "which": which, "saved_at": time.time()})
-    return path
+    try:
+        actual = _sha256(path.read_bytes())
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({_short(exc)})") from None
+    if actual != expected:
+        raise CheckpointError(f"{path}: does not match its meta.json (another save's model)")
+
+
+def recover_checkpoints(run_dir: Path) -> list[str]:
+    """Put back any checkpoint whose save was cut short by a kill; returns their names.
+
+    Call it in the process that holds the run's worker lock, before it saves.
+    """
+    directories = [run_dir / name for name in BUILTIN]
+    slots = run_dir / SLOTS_DIR
+    if slots.is_dir():
+        names = {p.name.split(".")[1] for p in slots.iterdir() if p.name.startswith(".")}
+        directories += [slots / name for name in sorted(names) if _SLOT_NAME.match(name)]
+    return [d.name for d in directories if recover_dir(d) is not None]
+
+
+def finished_at(run_dir: Path, total_timesteps: int) -> int | None:
+    """The timesteps of ``latest`` when it already reached ``total_timesteps``, else None.
+
+    Such a run is left untouched: training it again would only rewrite its files.
+    """
+    try:
+        steps = int(read_meta(run_dir / LATEST).get("timesteps", 0))
+    except (CheckpointError, TypeError, ValueError):
+        return None
+    return steps if steps >= total_timesteps else None
 
 
 def read_meta(directory: Path) -> dict[str, Any]:
@@ -198,14 +241,17 @@ def resolve_model(run_dir: Path, name_or_path: str) -> Path:
 
 
 def copy_checkpoint(source: Path, run_dir: Path, slot: str, overwrite: bool = False) -> Path:
-    """Copy a checkpoint into a named slot; refuses to overwrite unless asked."""
+    """Copy a checkpoint into a named slot; refuses to overwrite unless asked.
+
+    An overwritten slot stays whole until the copy is complete (one-unit write).
+    """
     target = checkpoint_dir(run_dir, validate_slot_name(slot))
     if target.exists() and not overwrite:
         raise CheckpointError(f"slot {slot!r} exists already")
-    atomic_write_bytes(target / MODEL_FILE, (source / MODEL_FILE).read_bytes())
     meta_path = source / META_FILE
     meta = read_meta(source) if meta_path.exists() else {}
-    atomic_write_json(target / META_FILE, {**meta, "which": slot, "copied_from": source.name})
+    meta = {**meta, "which": slot, "copied_from": source.name}
+    write_checkpoint(target, (source / MODEL_FILE).read_bytes(), meta)
     return target
 
 
@@ -225,6 +271,18 @@ def delete_slot(run_dir: Path, name: str) -> None:
     if not directory.is_dir():
         raise CheckpointError(f"no slot {name!r}")
     shutil.rmtree(directory)
+
+
+def finished_message(timesteps: int, total: int) -> str:
+    """One line for a run that already reached its total: what happened, what to do."""
+    return (
+        f"this run finished at {timesteps:,} timesteps (total {total:,}); "
+        f"to train further, give a larger --total-timesteps, e.g. {2 * max(timesteps, 1):,}"
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _short(exc: BaseException) -> str:

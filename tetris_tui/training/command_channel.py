@@ -10,6 +10,7 @@ and touches the queue only when a command is on its way.
 from __future__ import annotations
 
 import queue
+import threading
 from typing import Any
 
 from tetris_tui.protocol import Command
@@ -20,19 +21,33 @@ _QUEUE_ERRORS = (queue.Empty, OSError, EOFError, ValueError)
 class CommandChannel:
     """Created by the UI side and handed to the worker process at spawn.
 
-    One sender (the UI) and one receiver (the worker): the count needs no lock.
+    The UI sends from several threads (the event loop, stop and quit workers), and
+    ``+= 1`` on shared memory is a read-modify-write: a thread lock on the sending
+    side keeps the count exact. The worker only reads the count, so it needs no
+    lock (and a multiprocessing lock would cost a system call per step).
     """
 
     def __init__(self, context: Any) -> None:
         self._queue = context.Queue()
         self._sent = context.RawValue("Q", 0)
         self._received = 0
+        self._send_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_send_lock"]  # a thread lock neither pickles nor means anything there
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._send_lock = threading.Lock()
 
     # -- UI side -------------------------------------------------------------------
 
     def put(self, command: Command) -> None:
-        self._queue.put_nowait(command)
-        self._sent.value += 1
+        with self._send_lock:
+            self._queue.put_nowait(command)
+            self._sent.value += 1
 
     def close(self) -> None:
         self._queue.close()

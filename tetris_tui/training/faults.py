@@ -8,6 +8,12 @@ have no clean trigger otherwise. The value is a comma-separated list of:
     (an error deep inside ``learn()``, as a broken env would raise).
 ``save-fails``
     every checkpoint save raises ``OSError(ENOSPC)`` (a full disk).
+``kill-in-save:STAGE``
+    the process SIGKILLs itself in the middle of its first checkpoint save:
+    ``written`` (new files complete, old checkpoint untouched) or ``swapping``
+    (old checkpoint renamed aside, new one not yet in place).
+``protocol:N``
+    the worker announces protocol version N instead of its own.
 
 This module imports nothing heavy: ``checkpoints`` uses it in the UI process too.
 """
@@ -16,10 +22,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 from pathlib import Path
 
 ENV_VAR = "TETRIS_TUI_FAULT"
-_KNOWN = ("raise-at-step", "save-fails")
+_KNOWN = ("raise-at-step", "save-fails", "kill-in-save", "protocol")
 
 
 def active() -> dict[str, str]:
@@ -49,3 +56,18 @@ def check_save(path: Path) -> None:
     """Raise the injected disk-full error when ``save-fails`` is on."""
     if "save-fails" in active():
         raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (injected)", str(path))
+
+
+def kill_in_save(stage: str) -> None:
+    """SIGKILL this process at ``stage`` of a checkpoint save, when asked to."""
+    if os.environ.get(ENV_VAR) and active().get("kill-in-save") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def protocol_version(default: int) -> int:
+    """The protocol version a worker announces (another one only under test)."""
+    arg = active().get("protocol")
+    try:
+        return int(arg) if arg is not None else default
+    except ValueError:
+        raise ValueError(f"{ENV_VAR}: protocol needs a number, got {arg!r}") from None

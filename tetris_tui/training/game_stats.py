@@ -15,8 +15,9 @@ WINDOW = 100
 class RollingGames:
     """The last ``WINDOW`` games, the all-time game count and the best rolling mean.
 
-    Best is the best *mean* over the window, never one lucky game, and it
-    carries across sessions through meta.json.
+    ``best`` and the target are judged only on a full window: the mean of the last
+    ``WINDOW`` games, never a handful of lucky ones. A resumed run carries its
+    window on from the run's history (``restore``), and its best through meta.json.
     """
 
     def __init__(self, episodes: int = 0, best_mean: float | None = None) -> None:
@@ -25,6 +26,18 @@ class RollingGames:
         self.lines: deque[int] = deque(maxlen=WINDOW)
         self.rewards: deque[float] = deque(maxlen=WINDOW)
         self.pieces: deque[int] = deque(maxlen=WINDOW)
+
+    def restore(self, games: list[Episode]) -> None:
+        """Carry on the window of a resumed run from its recorded games (oldest first)."""
+        for game in games[-WINDOW:]:
+            self.lines.append(int(game.lines))
+            reward = float(game.reward)
+            self.rewards.append(reward if math.isfinite(reward) else 0.0)
+            self.pieces.append(int(game.pieces))
+
+    @property
+    def window_full(self) -> bool:
+        return len(self.lines) == WINDOW
 
     def add(self, game: dict[str, Any], timesteps: int, env_index: int, started: float) -> Episode:
         """Record one finished game (``info["game"]`` from the env) as an Episode event."""
@@ -63,8 +76,16 @@ class RollingGames:
         return _mean(self.pieces)
 
     def beats_best(self) -> bool:
+        """A full window whose mean is above the best so far."""
         mean = self.lines_mean
-        return mean is not None and (self.best_mean is None or mean > self.best_mean)
+        if mean is None or not self.window_full:
+            return False
+        return self.best_mean is None or mean > self.best_mean
+
+    def reaches(self, target: float | None) -> bool:
+        """A full window whose mean is at least ``target``."""
+        mean = self.lines_mean
+        return target is not None and self.window_full and mean is not None and mean >= target
 
 
 def _mean(values: deque) -> float | None:

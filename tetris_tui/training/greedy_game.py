@@ -126,13 +126,20 @@ class GreedyGame:
 
 
 def record_game(
-    predict: Any, env_config: EnvConfig, seed: int, max_pieces: int, policy_timesteps: int = 0
-) -> ReplayGame:
-    """Play one whole greedy game with ``seed`` and return its record."""
+    predict: Any,
+    env_config: EnvConfig,
+    seed: int,
+    max_pieces: int,
+    policy_timesteps: int = 0,
+    should_stop: Any = None,
+) -> ReplayGame | None:
+    """Play one whole greedy game with ``seed``; its record (None if ``should_stop()``)."""
     game = GreedyGame(env_config, max_pieces=max_pieces)
     try:
         game.new_game(policy_timesteps, seed=seed)
         while game.finished is None:
+            if should_stop is not None and should_stop():
+                return None
             game.step(predict)
         return game.finished
     finally:

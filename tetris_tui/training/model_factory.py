@@ -7,7 +7,7 @@ from typing import Any
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
-from tetris_tui.config import Config, EnvConfig
+from tetris_tui.config import Config, EnvConfig, PPOConfig
 from tetris_tui.envs import make_env
 
 
@@ -97,6 +97,17 @@ def new_model(config: Config, venv: VecEnv) -> PPO:
     )
 
 
+# PPO's hyper-parameters, as named by both PPOConfig and stable-baselines3.
+PPO_FIELDS = tuple(PPOConfig.__dataclass_fields__)
+
+
 def load_model(path: Any, config: Config, venv: VecEnv) -> PPO:
-    """Load a saved model onto ``venv``; SB3 checks the spaces match."""
-    return PPO.load(path, env=venv, device=torch_device(config))
+    """Load a saved model onto ``venv`` with the hyper-parameters of ``config``.
+
+    PPO.load alone keeps the saved ones, so a resumed run given a new learning
+    rate would silently train with the old. SB3 applies these keyword arguments
+    before it rebuilds the schedules and the rollout buffer; the learning rate
+    reaches the optimizer at the next update. SB3 checks the spaces match.
+    """
+    overrides = {name: getattr(config.ppo, name) for name in PPO_FIELDS}
+    return PPO.load(path, env=venv, device=torch_device(config), **overrides)

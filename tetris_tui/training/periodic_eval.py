@@ -7,6 +7,7 @@ UI as an Evaluation event and into meta.json of later checkpoints.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -27,7 +28,10 @@ class PeriodicEvaluator:
         self.round = 0
         self.replays: Any = None  # BestReplay, made at the first evaluation
 
-    def __call__(self, model: Any, timesteps: int) -> Evaluation:
+    def __call__(
+        self, model: Any, timesteps: int, should_stop: Callable[[], bool] = lambda: False
+    ) -> Evaluation | None:
+        """Play the games; None when ``should_stop`` cut them short (checked every move)."""
         from tetris_tui.training.evaluate import play_games
 
         self.round += 1
@@ -38,7 +42,10 @@ class PeriodicEvaluator:
             self.config.env,
             seed=seed,
             max_pieces=EVAL_MAX_PIECES,
+            on_step=lambda _steps, _finished: should_stop(),
         )
+        if should_stop() or len(results) < self.config.eval_games:
+            return None
         lines = [float(r.lines) for r in results]
         event = Evaluation(
             timesteps=timesteps,
@@ -46,7 +53,7 @@ class PeriodicEvaluator:
             lines_mean=statistics.fmean(lines),
             lines_max=max(lines),
         )
-        self._record_best(model, results, seed, timesteps)
+        self._record_best(model, results, seed, timesteps, should_stop)
         self.writer.extra["last_eval"] = {
             "timesteps": timesteps,
             "games": len(lines),
@@ -56,7 +63,9 @@ class PeriodicEvaluator:
         }
         return event
 
-    def _record_best(self, model: Any, results: list[Any], seed: int, timesteps: int) -> None:
+    def _record_best(
+        self, model: Any, results: list[Any], seed: int, timesteps: int, should_stop: Any
+    ) -> None:
         """A best game so far is played again, recorded, into ``replays/best.json``.
 
         Greedy play is deterministic, so replaying the seed of the round's best
@@ -78,5 +87,7 @@ class PeriodicEvaluator:
             seed + index,
             EVAL_MAX_PIECES,
             timesteps,
+            should_stop,
         )
-        self.replays.offer(replace(game, source="eval"))
+        if game is not None:
+            self.replays.offer(replace(game, source="eval"))

@@ -24,6 +24,8 @@ from tetris_tui.protocol import (
     Error,
     Info,
     Pause,
+    Ping,
+    Pong,
     Resume,
     SetPace,
     SetSpeed,
@@ -34,7 +36,7 @@ from tetris_tui.protocol import (
     Stop,
 )
 from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.process_setup import prepare_worker_process
+from tetris_tui.training.process_setup import announce, prepare_worker_process
 from tetris_tui.training.reporter import EventSink
 
 # Default pause between two moves so a person can follow the game.
@@ -46,6 +48,7 @@ def play_entry(
 ) -> None:
     """Play games with the model in ``model_dir`` until stopped."""
     ui_gone, _ = prepare_worker_process(config.run_dir, stop_flag)
+    announce(events, "play")
     sink = EventSink(events, None, ui_gone)
     sink.send(Status(STARTING, 0))
     try:
@@ -189,6 +192,8 @@ class Player:
                 self.pace = max(0.0, float(command.pace))
             elif isinstance(command, SetView):
                 self.view = command.view
+            elif isinstance(command, Ping):
+                self.sink.send(Pong(command.token))
 
 
 def _wait_for(next_at: float, pace: float, stopped: Any) -> float:

@@ -75,3 +75,17 @@ def install_signal_handlers(stop_flag: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop_flag.set())
+
+
+def announce(events: Any, role: str) -> None:
+    """Put the worker's ``Hello`` first on the events queue: its protocol version.
+
+    A client that speaks another version then says so in one line instead of
+    misreading what follows.
+    """
+    from tetris_tui.protocol import PROTOCOL_VERSION, Hello
+    from tetris_tui.training import faults
+
+    hello = Hello(faults.protocol_version(PROTOCOL_VERSION), os.getpid(), role)
+    with contextlib.suppress(Exception):
+        events.put(hello, timeout=5)

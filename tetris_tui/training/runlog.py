@@ -129,3 +129,59 @@ def _tail_records(path: Path, max_lines: int) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+@dataclass
+class RecentGames:
+    """What a resumed run carries on from its history: its last games and their count."""
+
+    games: list[Episode] = field(default_factory=list)  # oldest first
+    last_number: int = 0  # the highest game number ever recorded
+
+
+def recent_games(run_dir: Path, count: int, upto: int | None = None) -> RecentGames:
+    """The last ``count`` games numbered ``<= upto`` (all when None), read backwards.
+
+    ``upto`` is the game count of the checkpoint being resumed: games after it
+    were played by a model that was never saved, so they say nothing about the
+    one that resumes. ``last_number`` still counts them, so no number is reused.
+    """
+    found = RecentGames()
+    if upto is not None and upto <= 0:
+        count = 0  # a fresh model: only the numbering carries on
+    try:
+        handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
+    except OSError:
+        return found
+    with handle:
+        for line in _lines_backwards(handle):
+            if b'"kind":"episode"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+                record.pop("kind", None)
+                game = Episode(**record)
+            except (ValueError, TypeError):
+                continue  # torn by a kill, or from another protocol version
+            found.last_number = max(found.last_number, game.episode)
+            if len(found.games) >= count:
+                break  # games are numbered in file order: the last one has the top number
+            if upto is None or game.episode <= upto:
+                found.games.append(game)
+    found.games.reverse()
+    return found
+
+
+def _lines_backwards(handle: Any) -> Iterable[bytes]:
+    """The file's lines, last first, reading blocks from the end."""
+    handle.seek(0, os.SEEK_END)
+    position = handle.tell()
+    rest = b""
+    while position > 0:
+        step = min(_TAIL_BLOCK, position)
+        position -= step
+        handle.seek(position)
+        parts = (handle.read(step) + rest).split(b"\n")
+        rest = parts[0]  # may continue in the block before
+        yield from reversed(parts[1:])
+    yield rest

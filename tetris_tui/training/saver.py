@@ -10,6 +10,7 @@ from tetris_tui.config import Config
 from tetris_tui.protocol import Checkpoint, Info, Warning
 from tetris_tui.training.checkpoints import package_versions, save_checkpoint
 from tetris_tui.training.game_stats import RollingGames
+from tetris_tui.training.model_factory import PPO_FIELDS
 from tetris_tui.training.reporter import EventSink
 
 
@@ -29,21 +30,31 @@ class CheckpointWriter:
         self.extra: dict[str, Any] = {}
         self._last_failure = ""
 
-    def meta(self, model: Any) -> dict[str, Any]:
+    def meta(self, model: Any, best_mean: float | None = None) -> dict[str, Any]:
+        """What a checkpoint says about itself. ``best_mean``: the best this save makes."""
         return {
             "timesteps": int(model.num_timesteps),
             "episodes": self.games.episodes,
             "lines_mean": self.games.lines_mean,
-            "best_lines_mean": self.games.best_mean,
+            "window_games": len(self.games.lines),
+            "best_lines_mean": self.games.best_mean if best_mean is None else best_mean,
             "config": self.config.to_dict(),
+            "ppo_in_use": ppo_in_use(model),
             "versions": self.versions,
             "session_started_at": self.started,
             **self.extra,
         }
 
-    def save(self, model: Any, which: str) -> Path | None:
+    def save(self, model: Any, which: str, best_mean: float | None = None) -> Path | None:
+        """Save ``which``; None (after one warning) when it failed.
+
+        Games held for batching are sent first, so events.jsonl holds every game
+        the checkpoint counts: a resumed run restores its window from there.
+        """
+        self.sink.flush()
         try:
-            path = save_checkpoint(model, self.config.run_dir, which, self.meta(model))
+            meta = self.meta(model, best_mean)
+            path = save_checkpoint(model, self.config.run_dir, which, meta)
         except Exception as exc:  # noqa: BLE001 - any failure to save is reported, not fatal
             message = f"could not save {which}: {exc}"
             if message != self._last_failure:  # a full disk fails every save: say it once
@@ -62,3 +73,23 @@ class CheckpointWriter:
             )
         )
         return path
+
+
+def ppo_in_use(model: Any) -> dict[str, Any]:
+    """The hyper-parameters the live model trains with (what a resume really used)."""
+    values: dict[str, Any] = {}
+    for name in PPO_FIELDS:
+        values[name] = _plain(getattr(model, name, None))
+    return values
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready numbers; a schedule is shown by its value at the start."""
+    if callable(value):
+        value = value(1.0)
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -20,9 +20,12 @@ from tetris_tui.config import Config
 from tetris_tui.proctree import descendants
 from tetris_tui.protocol import (
     CRASHED,
+    PROTOCOL_VERSION,
     TERMINAL_STATES,
     Command,
+    Error,
     Event,
+    Hello,
     Status,
     Stop,
 )
@@ -46,6 +49,8 @@ class TrainingSession:
         self._lock: RunLock | None = None
         self._ended = True
         self._backlog: list[Event] = []
+        # None until the worker's Hello; then whether it speaks our protocol.
+        self._compatible: bool | None = None
         self.state = "idle"
         self.exitcode: int | None = None
 
@@ -90,6 +95,7 @@ class TrainingSession:
                 raise
         self._lock = lock
         self._ended = False
+        self._compatible = None
         self.exitcode = None
         self.state = "starting"
 
@@ -172,10 +178,34 @@ class TrainingSession:
         except (queue.Empty, OSError, ValueError, EOFError):
             return []
         events = item if isinstance(item, list) else [item]
+        if self._compatible is not True:
+            events = self._check_protocol(events)
         for event in events:
             if isinstance(event, Status):
                 self.state = event.state
         return events
+
+    def _check_protocol(self, events: list[Event]) -> list[Event]:
+        """The first event must be a Hello in our protocol; otherwise say so, once.
+
+        A worker from another version is asked to stop (it saves), and what it
+        sends after is dropped: it would be misread.
+        """
+        if self._compatible is False:
+            return []
+        first = events[0] if events else None
+        if isinstance(first, Hello) and first.protocol == PROTOCOL_VERSION:
+            self._compatible = True
+            return events
+        self._compatible = False
+        spoken = first.protocol if isinstance(first, Hello) else "no version"
+        line = (
+            f"the worker speaks protocol {spoken}, this tetris-tui speaks {PROTOCOL_VERSION}: "
+            "reinstall so that both come from the same version"
+        )
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            self._stop_flag.set()
+        return [Error(line), Status(CRASHED, 0, line)]
 
     def _on_exit(self) -> list[Event]:
         """The worker is gone: free the lock and say how it ended, if it did not."""

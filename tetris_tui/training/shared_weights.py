@@ -9,10 +9,13 @@ and the reader retries when it changed under it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where it is used: unpickling this object in the spectator
+# process must not import torch before the spectator has lowered its priority.
 
 
 class SharedWeights:
@@ -29,10 +32,15 @@ class SharedWeights:
         return cls(context, sum(p.numel() for p in policy.parameters()))
 
     def _view(self) -> torch.Tensor:
+        import torch
+
         return torch.frombuffer(self.array, dtype=torch.float32, count=self.numel)
 
     def publish(self, policy: torch.nn.Module, timesteps: int) -> None:
         """Copy ``policy``'s parameters in (learner side)."""
+        import torch
+        from torch.nn.utils import parameters_to_vector
+
         with torch.no_grad():
             flat = parameters_to_vector(policy.parameters()).detach().to("cpu", torch.float32)
             self.version.value += 1  # odd: a copy is in progress
@@ -50,6 +58,9 @@ class SharedWeights:
                 continue
             flat = self._view().clone()
             if self.version.value == version:
+                import torch
+                from torch.nn.utils import vector_to_parameters
+
                 with torch.no_grad():
                     vector_to_parameters(flat, policy.parameters())
                 return version

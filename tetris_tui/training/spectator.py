@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import time
@@ -42,6 +44,8 @@ MAX_EVENT_HZ = 60.0
 # Longest sleep between two looks at the stop flag, the pace and the parent.
 NAP = 0.05
 PR_SET_PDEATHSIG = 1
+# The spectator's niceness: on a busy machine training gets the CPU first.
+NICENESS = 10
 
 
 def spectator_available(config: Config) -> bool:
@@ -61,8 +65,8 @@ class SpectatorSetup:
     """What the spectator process is started with (pickled once, at spawn)."""
 
     env: EnvConfig
-    policy_class: Any
-    policy_params: dict[str, Any]
+    policy_class: str  # "module:qualname": imported once the spectator runs at low priority
+    policy_params: bytes  # the policy's constructor parameters, pickled
     run_dir: Path
     seed: int | None
     parent_pid: int
@@ -79,17 +83,19 @@ class Spectator:
         self.pace = context.RawValue("d", float(config.pace))
         self.active = context.RawValue("b", int(config.view == VIEW_SPECTATOR))
         self.stop_event = context.Event()
+        # Set by the spectator once it plays (and so may hold the events queue's lock).
+        self.ready = context.RawValue("b", 0)
         setup = SpectatorSetup(
             env=config.env,
-            policy_class=type(policy),
-            policy_params=policy._get_constructor_parameters(),
+            policy_class=f"{type(policy).__module__}:{type(policy).__qualname__}",
+            policy_params=pickle.dumps(policy._get_constructor_parameters()),
             run_dir=config.run_dir,
             seed=None if config.seed is None else config.seed + 7,
             parent_pid=os.getpid(),
         )
         self.process = context.Process(
             target=spectator_entry,
-            args=(setup, events, self.weights, self.pace, self.active, self.stop_event),
+            args=(setup, events, self.weights, self.pace, self.active, self.stop_event, self.ready),
             name="tetris-tui-spectator",
             daemon=True,  # multiprocessing also ends it at the worker's exit
         )
@@ -104,25 +110,44 @@ class Spectator:
     def set_view(self, view: str) -> None:
         self.active.value = int(view == VIEW_SPECTATOR)
 
-    def close(self, timeout: float = 3.0) -> None:
-        """Stop it and wait; terminate, then kill, if it does not go."""
+    def request_stop(self) -> None:
+        """Ask it to end (it looks every 50 ms); ``close`` waits for it."""
         self.stop_event.set()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop it and wait; terminate, then kill, if it does not go.
+
+        Still starting (importing torch), it has never touched the events queue,
+        so it is killed at once: nothing to wait for. Once it plays, a kill could
+        leave the queue's shared lock held, so it gets ``timeout`` to end itself.
+        """
+        self.stop_event.set()
+        if not self.ready.value:
+            self.process.kill()
         self.process.join(timeout)
         for escalate in (self.process.terminate, self.process.kill):
             if self.process.exitcode is not None:
                 break
             escalate()
-            self.process.join(2.0)
+            self.process.join(1.0)
 
 
 # -- the spectator process ----------------------------------------------------------
 
 
 def spectator_entry(
-    setup: SpectatorSetup, events: Any, weights: Any, pace: Any, active: Any, stop: Any
+    setup: SpectatorSetup,
+    events: Any,
+    weights: Any,
+    pace: Any,
+    active: Any,
+    stop: Any,
+    ready: Any,
 ) -> None:
     """Play greedy games with the newest weights until told to stop or orphaned."""
     _die_with_parent()
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)  # a viewer: training comes first, even its imports
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     import torch
@@ -132,11 +157,14 @@ def spectator_entry(
 
     torch.set_num_threads(1)
     torch.distributions.Distribution.set_default_validate_args(False)
-    policy = setup.policy_class(**setup.policy_params)
+    module, _, name = setup.policy_class.partition(":")
+    policy_class = getattr(importlib.import_module(module), name)
+    policy = policy_class(**pickle.loads(setup.policy_params))
     policy.set_training_mode(False)
     predict = policy_predictor(policy)
     best = BestReplay(setup.run_dir)
     loop = _Loop(setup, events, weights, pace, active, stop)
+    ready.value = 1
     seen = 0
     while seen == 0 and loop.running():
         seen = weights.load_into(policy, 0) or 0

@@ -28,13 +28,14 @@ from tetris_tui.protocol import (
     Warning,
 )
 from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.process_setup import prepare_worker_process
+from tetris_tui.training.process_setup import announce, prepare_worker_process
 from tetris_tui.training.reporter import EventSink
 
 
 def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_flag: Any) -> None:
     """Run one training session; always ends with a terminal Status event."""
     ui_gone, log_problem = prepare_worker_process(config.run_dir, stop_flag)
+    announce(events, "train")
     from tetris_tui.training.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
     from tetris_tui.training.runlog import RunLog
 
@@ -86,21 +87,30 @@ class Trainer:
     def run(self) -> tuple[str, int, str]:
         from tetris_tui.training import faults
         from tetris_tui.training.callback import FaultCallback, ReportingCallback
-        from tetris_tui.training.checkpoints import remove_stale_temp_files
-        from tetris_tui.training.game_stats import RollingGames
+        from tetris_tui.training.checkpoints import (
+            finished_message,
+            recover_checkpoints,
+            remove_stale_temp_files,
+        )
         from tetris_tui.training.model_factory import build_vec_env, configure_torch
         from tetris_tui.training.saver import CheckpointWriter
 
         config = self.config
         # Temp files of a worker killed mid-save: never loaded, but they take space.
         remove_stale_temp_files(config.run_dir)
+        for name in recover_checkpoints(config.run_dir):
+            self.sink.send(Info(f"{name}: finished a save that a kill had cut short"))
         fault_step = faults.raise_at_step()
         configure_torch(config)
         venv = build_vec_env(config)
         spectator = None
         try:
             model, meta = self._load_or_create(venv)
-            games = RollingGames(_count(meta.get("episodes")), self._previous_best())
+            start = int(model.num_timesteps)
+            if meta and start >= config.total_timesteps:
+                # Nothing to train: saving again would only rewrite a finished run.
+                return FINISHED, start, finished_message(start, config.total_timesteps)
+            games = self._games(meta)
             writer = CheckpointWriter(config, self.sink, games)
             evaluator = self._evaluator(writer) if config.eval_every else None
             callback = ReportingCallback(
@@ -111,10 +121,11 @@ class Trainer:
             callbacks: Any = callback
             if fault_step is not None:
                 callbacks = [callback, FaultCallback(fault_step)]
-            start = int(model.num_timesteps)
             remaining = config.total_timesteps - start
             if remaining > 0 and not self.stop_flag.is_set():
                 model.learn(remaining, callback=callbacks, reset_num_timesteps=False)
+            if spectator is not None:
+                spectator.request_stop()  # it ends while the checkpoints are written
             timesteps = int(model.num_timesteps)
             # A stop before learn() began (a Stop or hang-up during start-up) is a
             # stop too, not a finished run: no ``final``, and nothing new to save.
@@ -150,6 +161,7 @@ class Trainer:
         from tetris_tui.training.checkpoints import (
             META_FILE,
             MODEL_FILE,
+            check_model_matches_meta,
             quarantine,
             read_meta,
         )
@@ -162,13 +174,14 @@ class Trainer:
         # Which file is at fault, for the one line the user gets.
         culprit = latest / META_FILE
         try:
-            # No meta.json: a kill between the first model.zip and its meta; the model is good.
-            meta = read_meta(latest) if culprit.exists() else {}
+            meta = read_meta(latest)
             culprit = model_path
             trained_on = meta.get("config", {}).get("env", {}).get("kind")
             if trained_on and trained_on != self.config.env.kind:
                 raise ValueError(f"trained on env {trained_on!r}, not {self.config.env.kind!r}")
             model = load_model(model_path, self.config, venv)
+            # A model that loads but is not the one its meta describes (edited by hand).
+            check_model_matches_meta(latest, meta)
         except Exception as exc:  # noqa: BLE001 - any unloadable checkpoint is handled the same
             reason = _one_line(exc).replace(f"{culprit}: ", "")
             moved = quarantine(latest, f"{culprit.name}: {reason}")
@@ -181,6 +194,23 @@ class Trainer:
             return new_model(self.config, venv), {}
         self.sink.send(Info(f"resuming from {latest} at {model.num_timesteps:,} timesteps"))
         return model, meta
+
+    def _games(self, meta: dict[str, Any]) -> Any:
+        """The run's game count and window, carried on from its history.
+
+        A resumed run judges ``best`` and the target on the same 100-game window it
+        had when it was saved, and numbers its games after every game ever
+        recorded, so no number is reused (even after a kill lost some saves).
+        """
+        from tetris_tui.training.game_stats import WINDOW, RollingGames
+        from tetris_tui.training.runlog import recent_games
+
+        saved = _count(meta.get("episodes"))
+        recent = recent_games(self.config.run_dir, WINDOW, upto=saved if meta else 0)
+        games = RollingGames(max(saved, recent.last_number), self._previous_best())
+        if meta:
+            games.restore(recent.games)
+        return games
 
     def _previous_best(self) -> float | None:
         """The best mean to beat, from ``best/meta.json`` of the same env.

@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
+from tetris_tui.training.checkpoints import finished_at, finished_message
 from tetris_tui.training.session import TrainingSession
 from tetris_tui.ui.board_keys import BoardKeys
 from tetris_tui.ui.screens.error import ErrorScreen
@@ -254,6 +255,11 @@ class TetrisApp(BoardKeys, App[None]):
     def action_start(self) -> None:
         if not self.check_action("start", ()):
             return
+        config = self.config
+        done_at = None if self.play_model else finished_at(config.run_dir, config.total_timesteps)
+        if done_at is not None:  # training it again would only rewrite a finished run
+            self.notify(finished_message(done_at, config.total_timesteps), timeout=15)
+            return
         self._starting = True
         self._set_state(p.STARTING)
         self._start_session(self.run_config())
@@ -295,10 +301,10 @@ class TetrisApp(BoardKeys, App[None]):
             self.session.send(p.Resume())
             self._set_state(p.RUNNING)
 
-    def action_keep_slot(self, name: str = "") -> None:
+    def action_keep_slot(self, name: str = "", overwrite: bool = False) -> None:
         if self.check_action("keep_slot", ()):
             name = name or f"step-{self.timesteps}"
-            self.session.send(p.SaveSlot(name))
+            self.session.send(p.SaveSlot(name, overwrite))
             self.notify(f"keeping the current model as slots/{name}", timeout=4)
 
     def action_models(self) -> None:
@@ -311,7 +317,7 @@ class TetrisApp(BoardKeys, App[None]):
         if request is None:
             return
         if request.action == "save_current":
-            self.action_keep_slot(request.name)
+            self.action_keep_slot(request.name, request.overwrite)
         elif request.action == "play" and request.path is not None:
             if self.session.alive:
                 self.notify(

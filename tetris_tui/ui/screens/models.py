@@ -42,6 +42,7 @@ class ModelsRequest:
     action: str  # "play" or "save_current"
     path: Path | None = None
     name: str = ""
+    overwrite: bool = False  # the user agreed to replace an existing slot
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -230,9 +231,8 @@ class ModelsScreen(ModalScreen[ModelsRequest | None]):
 
     def _keep(self, what: str, name: str, overwrite: bool) -> None:
         if what == "current" and self.training:
-            if overwrite:
-                delete_slot(self.run_dir, name)
-            self.dismiss(ModelsRequest("save_current", name=name))
+            # The worker replaces the slot as one unit: the old one stays until then.
+            self.dismiss(ModelsRequest("save_current", name=name, overwrite=overwrite))
             return
         source = self.run_dir / (BEST if what == "best" else LATEST)
         self._try(

@@ -1,0 +1,111 @@
+"""``tetris-tui play [MODEL]``: watch a saved agent play, or score it headless."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+from tetris_tui.cli_options import add_run_dir_option, fail, finite_float
+from tetris_tui.config import Config, ConfigError
+from tetris_tui.training.checkpoints import BEST, LATEST, CheckpointError, resolve_model
+
+NAME = "play"
+HELP = "watch a saved model play (nothing trains)"
+DESCRIPTION = "Watch a saved agent play (greedy; nothing is trained)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model", nargs="?", default=None, help="latest, best, final, a slot name or a path"
+    )
+    add_run_dir_option(parser, shared=True)
+    # ``play_*`` names: the training options of the same names mean other things.
+    parser.add_argument(
+        "--headless",
+        dest="play_headless",
+        action="store_true",
+        help="play at full speed, print games",
+    )
+    parser.add_argument(
+        "--games", type=int, default=10, metavar="N", help="games to play with --headless"
+    )
+    parser.add_argument("--seed", dest="play_seed", type=int, default=None, metavar="S")
+    parser.add_argument("--device", dest="play_device", default="cpu", metavar="DEVICE")
+    parser.add_argument(
+        "--max-pieces",
+        dest="play_max_pieces",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="cap per game",
+    )
+    parser.add_argument(
+        "--step-delay",
+        dest="play_step_delay",
+        type=finite_float,
+        default=0.15,
+        metavar="SECONDS",
+        help="seconds between moves",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.games <= 0:
+        fail(f"--games must be > 0, got {args.games}")
+    if args.play_max_pieces <= 0:
+        fail(f"--max-pieces must be > 0, got {args.play_max_pieces}")
+    run_dir: Path = args.checkpoints
+    try:
+        model_dir = resolve_model(run_dir, args.model or _default_model(run_dir))
+        config = Config(
+            run_dir=run_dir,
+            seed=args.play_seed,
+            device=args.play_device,
+            step_delay=args.play_step_delay,
+        )
+    except (CheckpointError, ConfigError) as exc:
+        fail(str(exc))
+    if args.play_headless or args.headless:
+        return play_headless(
+            model_dir, args.games, args.play_seed, args.play_max_pieces, args.play_device
+        )
+    from tetris_tui.ui.app import TetrisApp
+
+    TetrisApp(config, play_model=model_dir).run()
+    return 0
+
+
+def _default_model(run_dir: Path) -> str:
+    return BEST if (run_dir / BEST / "model.zip").is_file() else LATEST
+
+
+def play_headless(
+    model_dir: Path, games: int, seed: int | None, max_pieces: int, device: str
+) -> int:
+    """Play ``games`` greedy games at full speed; one line per game and a summary."""
+    from tetris_tui.training.evaluate import play_games
+    from tetris_tui.training.model_loading import load_for_play
+
+    try:
+        model, env_config = load_for_play(model_dir, device)
+    except CheckpointError as exc:
+        fail(str(exc))
+    print(f"playing {model_dir} ({env_config.kind} env), {games} games", flush=True)
+    results = play_games(
+        model, games, env_config, seed=None if seed is None else seed + 1, max_pieces=max_pieces
+    )
+    for index, game in enumerate(results, 1):
+        capped = "  (capped)" if game.capped else ""
+        print(
+            f"game {index}: lines {game.lines}  pieces {game.pieces}  "
+            f"reward {game.reward:.1f}{capped}"
+        )
+    lines = [g.lines for g in results]
+    print(
+        f"summary: games={len(lines)} mean={statistics.fmean(lines):.2f} "
+        f"median={statistics.median(lines):g} max={max(lines)}"
+    )
+    sys.stdout.flush()
+    return 0
