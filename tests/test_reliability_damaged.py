@@ -95,7 +95,7 @@ def test_damaged_latest_is_moved_aside_and_training_starts_fresh(
     shutil.copytree(trained_run, run)
     culprit = damage(run / "latest")
     damaged = (run / "latest" / culprit).read_bytes()
-    total = 128
+    total = 2 * GOOD_STEPS  # beyond the saved run, so it is not a finished one
     headless = Headless(run, "--total-timesteps", str(total), *extra)
     try:
         rc = headless.finish(timeout=120)

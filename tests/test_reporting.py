@@ -8,7 +8,7 @@ import queue
 import threading
 import time
 
-from tetris_tui.protocol import Episode, Metrics, Pause, SetSpeed, Status
+from tetris_tui.protocol import PROTOCOL_VERSION, Episode, Hello, Metrics, Pause, SetSpeed, Status
 from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.reporter import EventSink
 from tetris_tui.training.runlog import EVENTS_FILE, RunLog
@@ -102,10 +102,11 @@ def test_session_drain_unpacks_batches_and_keeps_its_bound():
     session = TrainingSession()
     session._events = queue.Queue()  # the worker's queue, without a worker
     session._ended = True
-    for item in (Status("running", 0), [_game(1), _game(2), _game(3)], [_game(4)]):
+    hello = Hello(PROTOCOL_VERSION, 1, "train")
+    for item in (hello, Status("running", 0), [_game(1), _game(2), _game(3)], [_game(4)]):
         session._events.put(item)
-    assert session.drain(max_items=2) == [Status("running", 0), _game(1)]
+    assert session.drain(max_items=2) == [hello, Status("running", 0)]
     assert session.state == "running"
-    assert session.drain(max_items=2) == [_game(2), _game(3)]
-    assert session.drain(max_items=2) == [_game(4)]
+    assert session.drain(max_items=2) == [_game(1), _game(2)]
+    assert session.drain(max_items=2) == [_game(3), _game(4)]
     assert session.drain(max_items=2) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 
 import numpy as np
 import pytest
@@ -232,11 +233,23 @@ def test_the_spectator_process_plays_and_stops_with_its_handle(tmp_path):
 
     config = small_config(tmp_path, env=EnvConfig(kind="placement"), pace=p.INSTANT)
     model = new_model(config, build_vec_env(config))
-    events = multiprocessing.get_context("spawn").Queue(100)
-    spectator = Spectator(config, events, model.policy)
+    spectator = Spectator(config, model.policy)
+
+    class Sink:
+        def __init__(self):
+            self.got = []
+
+        def send(self, event):
+            self.got.append(event)
+
+    sink = Sink()
     try:
         spectator.publish(model.policy, 4096)
-        got = [events.get(timeout=60) for _ in range(30)]
+        deadline = time.monotonic() + 60
+        while len(sink.got) < 30 and time.monotonic() < deadline:
+            spectator.forward(sink)  # as the worker's callback does every 20 ms
+            time.sleep(0.02)
+        got = sink.got
     finally:
         spectator.close()
     assert not pid_alive(spectator.process.pid)

@@ -19,6 +19,8 @@ from tetris_tui.cli_options import (
 )
 from tetris_tui.config import ConfigError
 from tetris_tui.subcommands import SUBCOMMANDS
+from tetris_tui.subcommands.attach import add_read_only_option, attach_app
+from tetris_tui.training.trainer_info import live_trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headless", action="store_true", help="train without the UI, printing progress lines"
     )
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="with --headless: start the trainer in the background, print its pid, return",
+    )
     parser.add_argument("--autostart", action="store_true", help="start training at once")
+    add_read_only_option(parser)
     add_training_options(parser)
     subparsers = parser.add_subparsers(
         dest="subcommand", metavar="COMMAND", title="sub-commands (run without one to train)"
@@ -47,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.subcommand is not None:
         return args.run_subcommand(args)
+    if args.detach and not args.headless:
+        fail("--detach goes with --headless (the app detaches with the d key)")
+    if live_trainer(args.checkpoints) is not None:
+        if args.headless:
+            fail(
+                f"a trainer is already running in {args.checkpoints}: watch it with "
+                f"`tetris-tui attach --checkpoints {args.checkpoints}`"
+            )
+        return attach_app(args.checkpoints, getattr(args, "read_only", False))
     try:
         config = config_from_args(args)
         from tetris_tui.preflight import preflight
@@ -55,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         fail(str(exc))
     if args.headless:
-        from tetris_tui.headless import run_headless
+        from tetris_tui.headless import run_detached, run_headless
 
-        return run_headless(config)
+        return run_detached(config) if args.detach else run_headless(config)
     from tetris_tui.ui.app import TetrisApp
 
     TetrisApp(config, autostart=args.autostart).run()

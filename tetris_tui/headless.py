@@ -179,3 +179,41 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 1 if final_state == CRASHED else 0
+
+
+def run_detached(config: Config, out: TextIO | None = None, timeout: float = 180.0) -> int:
+    """Start a trainer in the background, wait until it trains, say where, and return.
+
+    It keeps training after this process exits; ``tetris-tui attach`` watches it
+    and ``tetris-tui ls`` lists it. A failure to start is reported here, not lost.
+    """
+    out = out or sys.stdout
+    done_at = finished_at(config.run_dir, config.total_timesteps)
+    if done_at is not None:
+        print(finished_message(done_at, config.total_timesteps), file=out, flush=True)
+        return 0
+    session = TrainingSession()
+    try:
+        session.start(config)
+    except RunLockedError as exc:
+        print(f"tetris-tui: error: {exc}", file=sys.stderr)
+        return 2
+    printer = ProgressPrinter(out, config.run_dir / LOG_FILE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in session.drain(max_items=1000):
+            if isinstance(event, (Error, Warning)):
+                printer.handle(event, time.monotonic())
+            if isinstance(event, Status) and event.state in TERMINAL_STATES:
+                printer.handle(event, time.monotonic())
+                session.stop(timeout=30.0)
+                return 1 if event.state == CRASHED else 0
+        if session.state in ("running", "paused"):
+            break
+        time.sleep(POLL_SECONDS)
+    pid = session.pid
+    session.detach()
+    run_dir = config.run_dir.resolve()
+    printer.say(f"training in the background: run {run_dir}, pid {pid}")
+    printer.say(f"watch it: tetris-tui attach --checkpoints {run_dir}   list: tetris-tui ls")
+    return 0

@@ -76,6 +76,17 @@ class Pong(Event):
 
 
 @dataclass(frozen=True)
+class Resync(Event):
+    """To one attached viewer: it fell too far behind and events were dropped for it.
+
+    Games are never lost: the viewer reads the ones it missed from events.jsonl
+    (it was re-subscribed before this event, so nothing falls between).
+    """
+
+    kind: ClassVar[str] = "resync"
+
+
+@dataclass(frozen=True)
 class Status(Event):
     kind: ClassVar[str] = "status"
     state: str
@@ -227,6 +238,15 @@ class SaveSlot(Command):
     kind: ClassVar[str] = "save_slot"
     name: str
     overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Attach(Command):
+    """A viewer's first message on the trainer's socket (after authentication)."""
+
+    kind: ClassVar[str] = "attach"
+    read_only: bool = False
+    protocol: int = PROTOCOL_VERSION
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,8 @@ class ReportingCallback(BaseCallback):
 
     def _control(self, now: float) -> None:
         self._next_control = now + CONTROL_INTERVAL
+        if self.spectator is not None:
+            self.spectator.forward(self.sink)
         if now >= self._next_flush:
             self._next_flush = now + GAMES_FLUSH_INTERVAL
             self.sink.flush()
@@ -262,6 +264,8 @@ class ReportingCallback(BaseCallback):
         self._rate_mark = (time.monotonic(), self.num_timesteps)
         while self.paused and not self.stop_requested:
             self._apply_commands(block=0.1)
+            if self.spectator is not None:
+                self.spectator.forward(self.sink)
             if self.stop_flag.is_set():
                 self._request_stop()
             now = time.monotonic()

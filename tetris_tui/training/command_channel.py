@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from typing import Any
 
 from tetris_tui.protocol import Command
@@ -32,6 +33,8 @@ class CommandChannel:
         self._sent = context.RawValue("Q", 0)
         self._received = 0
         self._send_lock = threading.Lock()
+        # Commands from inside the worker (attached viewers' threads): no pipe needed.
+        self._local: deque[Command] = deque()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -55,9 +58,13 @@ class CommandChannel:
 
     # -- worker side ---------------------------------------------------------------
 
+    def inject(self, command: Command) -> None:
+        """Queue a command from another thread of the worker (deque appends are atomic)."""
+        self._local.append(command)
+
     def pending(self) -> bool:
         """Whether a command was sent that has not been received; no system call."""
-        return self._sent.value != self._received
+        return self._sent.value != self._received or bool(self._local)
 
     def get(self, timeout: float = 0.0) -> Command | None:
         """The next command, waiting up to ``timeout`` seconds; None if there is none yet.
@@ -65,6 +72,10 @@ class CommandChannel:
         A command counted as sent may still be in the sender's feeder thread:
         then this returns None and ``pending()`` stays true until it arrives.
         """
+        if self._local:
+            return self._local.popleft()
+        if self._sent.value == self._received and timeout == 0.0:
+            return None  # nothing on the pipe either: no system call
         try:
             command = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
         except _QUEUE_ERRORS:

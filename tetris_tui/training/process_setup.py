@@ -20,16 +20,20 @@ from typing import Any
 LOG_FILE = "worker.log"
 
 
-def prepare_worker_process(run_dir: Path, stop_flag: Any) -> tuple[threading.Event, str]:
+def prepare_worker_process(
+    run_dir: Path, stop_flag: Any, outlive_parent: bool = False
+) -> tuple[threading.Event, str]:
     """Detach, redirect output to ``<run>/worker.log`` and arm the stop triggers.
 
-    Returns the event set when the UI process dies, and a problem with the log
-    file to tell the user about ("" when there is none).
+    ``outlive_parent``: a trainer goes on when the app that spawned it is gone
+    (hang-up, kill, detach); viewers attach to it later. A play worker stops.
+    Returns the event set when the parent process dies, and a problem with the
+    log file to tell the user about ("" when there is none).
     """
     detach_from_terminal()
     log_problem = redirect_output(run_dir / LOG_FILE)
     ui_gone = threading.Event()
-    watch_parent(ui_gone, stop_flag)
+    watch_parent(ui_gone, None if outlive_parent else stop_flag)
     install_signal_handlers(stop_flag)
     return ui_gone, log_problem
 
@@ -57,8 +61,9 @@ def redirect_output(log_path: Path) -> str:
     return problem
 
 
-def watch_parent(ui_gone: threading.Event, stop_flag: Any) -> None:
-    """When the UI process dies (kill, hang-up), save and exit on our own."""
+def watch_parent(ui_gone: threading.Event, stop_flag: Any | None) -> None:
+    """When the parent dies (kill, hang-up, detach), stop sending it events; and when
+    a ``stop_flag`` is given, save and exit on our own."""
     parent = multiprocessing.parent_process()
     if parent is None:
         return
@@ -66,14 +71,18 @@ def watch_parent(ui_gone: threading.Event, stop_flag: Any) -> None:
     def wait() -> None:
         multiprocessing.connection.wait([parent.sentinel])
         ui_gone.set()
-        stop_flag.set()
+        if stop_flag is not None:
+            stop_flag.set()
 
     threading.Thread(target=wait, name="parent-watchdog", daemon=True).start()
 
 
 def install_signal_handlers(stop_flag: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    """SIGTERM and SIGINT (sent to the worker itself) stop it with a save. A hang-up
+    never reaches it through the terminal (own session); sent directly it is ignored:
+    a trainer outlives terminals."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_flag.set())
 
 

@@ -12,6 +12,7 @@ cost training. Any other event flushes the held games first, so order is kept.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from typing import Any
@@ -37,21 +38,28 @@ class EventSink:
         self._ui_gone = ui_gone
         self._batch_games = batch_games
         self._held: list[Episode] = []
+        self._server: Any = None
+        self._hub_lock: Any = contextlib.nullcontext()
         self.dropped = 0
 
-    @property
-    def queue(self) -> Any:
-        """The events queue itself, for the spectator process to put its events on."""
-        return self._events
+    def serve(self, server: Any) -> None:
+        """Also offer every event to attached viewers (a ``ViewerServer``)."""
+        self._server = server
+        self._hub_lock = server.lock
 
     def send(self, event: Event) -> None:
         if self._batch_games and isinstance(event, Episode):
             self._held.append(event)
             return
         self.flush()
-        if self._runlog is not None and isinstance(event, _HISTORY_KINDS):
-            self._runlog.append(event)
+        with self._hub_lock:
+            if self._runlog is not None and isinstance(event, _HISTORY_KINDS):
+                self._runlog.append(event)
+            if self._server is not None:
+                self._server.publish(event)
         if event.droppable:
+            if self._ui_gone.is_set():
+                return  # nobody reads the queue: viewers got it above
             try:
                 self._events.put_nowait(event)
             except queue.Full:
@@ -64,8 +72,11 @@ class EventSink:
         if not self._held:
             return
         games, self._held = self._held, []
-        if self._runlog is not None:
-            self._runlog.append_many(games)
+        with self._hub_lock:
+            if self._runlog is not None:
+                self._runlog.append_many(games)
+            if self._server is not None:
+                self._server.publish(games)
         self._put(games)
 
     def close(self) -> None:
@@ -77,7 +88,7 @@ class EventSink:
             self._events.cancel_join_thread()
 
     def _put(self, item: Event | list[Episode]) -> None:
-        """Wait for room in the queue, unless the UI is gone."""
+        """Wait for room in the queue, unless the UI is gone (a trainer goes on without)."""
         while not self._ui_gone.is_set():
             try:
                 self._events.put(item, timeout=0.25)

@@ -65,8 +65,8 @@ def _lock(path: Path, write_pid: bool = True) -> int:
         os.close(fd)
         if path.name == WORKER_LOCK_FILE:
             raise RunLockedError(
-                f"{path.parent} is still in use by a training worker (pid {holder}) "
-                "finishing its last save; try again in a few seconds"
+                f"a trainer is running in {path.parent} (pid {holder}): watch it with "
+                f"`tetris-tui attach --checkpoints {path.parent}`, or stop it first"
             ) from None
         raise RunLockedError(
             f"{path.parent} is in use by another tetris-tui (pid {holder}); "

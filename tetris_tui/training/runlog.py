@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tetris_tui.protocol import LATEST, Checkpoint, Episode, Event
+from tetris_tui.protocol import LATEST, Checkpoint, Episode, Event, Status
 
 EVENTS_FILE = "events.jsonl"
 _TAIL_BLOCK = 1 << 16
@@ -185,3 +185,51 @@ def _lines_backwards(handle: Any) -> Iterable[bytes]:
         rest = parts[0]  # may continue in the block before
         yield from reversed(parts[1:])
     yield rest
+
+
+def games_after(run_dir: Path, number: int, limit: int = 100_000) -> list[Episode]:
+    """The recorded games numbered above ``number``, oldest first (at most ``limit``).
+
+    For a viewer that fell behind: it reads back what was dropped for it.
+    """
+    found: list[Episode] = []
+    try:
+        handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
+    except OSError:
+        return found
+    with handle:
+        for line in _lines_backwards(handle):
+            if b'"kind":"episode"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+                record.pop("kind", None)
+                game = Episode(**record)
+            except (ValueError, TypeError):
+                continue
+            if game.episode <= number:
+                break
+            found.append(game)
+            if len(found) >= limit:
+                break
+    found.reverse()
+    return found
+
+
+def last_status(run_dir: Path) -> Status | None:
+    """The last status a run recorded (how it ended, or where it was when it died)."""
+    try:
+        handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
+    except OSError:
+        return None
+    with handle:
+        for line in _lines_backwards(handle):
+            if b'"kind":"status"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+                record.pop("kind", None)
+                return Status(**record)
+            except (ValueError, TypeError):
+                continue
+    return None

@@ -41,6 +41,9 @@ EVENTS_MAX = 2000
 class TrainingSession:
     """Start, command, drain and stop one worker process at a time."""
 
+    attached = False  # this app spawned the worker (see AttachedSession for the other kind)
+    read_only = False
+
     def __init__(self) -> None:
         self._process: Any = None
         self._events: Any = None
@@ -162,6 +165,34 @@ class TrainingSession:
     def request_stop(self) -> None:
         """Non-blocking stop: the worker saves and exits; ``drain`` reports the end."""
         self.send(Stop())
+
+    def detach(self) -> None:
+        """Leave a trainer running and let this process exit without waiting for it.
+
+        The trainer notices its parent is gone and carries on, reachable by
+        ``tetris-tui attach``. multiprocessing would join it at exit, so it is
+        taken off the list of this process's children.
+        """
+        if not self.alive:
+            return
+        with contextlib.suppress(AttributeError, KeyError):
+            multiprocessing.process._children.discard(self._process)  # type: ignore[attr-defined]
+        for channel in (self._events, getattr(self._commands, "_queue", None)):
+            if channel is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    channel.cancel_join_thread()
+                    channel.close()
+        self._process = None
+        self._events = None
+        self._commands = None
+        self._ended = True
+        self.state = "detached"
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def shown_history_through(self, game: int) -> None:
+        """Nothing to do: a spawned worker numbers its games after the history itself."""
 
     # -- internals -------------------------------------------------------------------
 

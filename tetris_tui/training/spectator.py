@@ -4,10 +4,12 @@ It runs in its own small process, spawned by the training worker, so it never
 takes the worker's GIL: training runs at full speed beside it. The learner
 publishes its weights into shared memory at every PPO update (``SharedWeights``);
 the spectator loads the newest ones at the start of each game, plays one
-placement every ``1/pace`` seconds and puts small events straight onto the
-UI's events queue: ``SpectatorPlacement`` (may be dropped when the queue is
-full) and ``SpectatorGame`` (never dropped). Its best game goes to
-``replays/best.json``.
+placement every ``1/pace`` seconds and puts small events on its own queue:
+``SpectatorPlacement`` (dropped when that queue is full) and ``SpectatorGame``
+(waits for room). The worker's callback forwards them to its event sink on its
+20 ms control tick (a poll when there is nothing: microseconds), so the app
+and every attached viewer get them like any other event. Its best game goes
+to ``replays/best.json``.
 
 It dies with the worker: the worker stops it on every way out, the kernel
 kills it if the worker dies (``PR_SET_PDEATHSIG``), and it also checks its
@@ -44,6 +46,8 @@ MAX_EVENT_HZ = 60.0
 # Longest sleep between two looks at the stop flag, the pace and the parent.
 NAP = 0.05
 PR_SET_PDEATHSIG = 1
+# Events the spectator may have waiting for the worker to forward.
+OUTBOX_SIZE = 256
 # The spectator's niceness: on a busy machine training gets the CPU first.
 NICENESS = 10
 
@@ -75,7 +79,7 @@ class SpectatorSetup:
 class Spectator:
     """The worker's handle on its spectator process: start, feed weights, steer, stop."""
 
-    def __init__(self, config: Config, events: Any, policy: Any) -> None:
+    def __init__(self, config: Config, policy: Any) -> None:
         from tetris_tui.training.shared_weights import SharedWeights
 
         context = multiprocessing.get_context("spawn")
@@ -83,6 +87,7 @@ class Spectator:
         self.pace = context.RawValue("d", float(config.pace))
         self.active = context.RawValue("b", int(config.view == VIEW_SPECTATOR))
         self.stop_event = context.Event()
+        self.outbox = context.Queue(OUTBOX_SIZE)
         # Set by the spectator once it plays (and so may hold the events queue's lock).
         self.ready = context.RawValue("b", 0)
         setup = SpectatorSetup(
@@ -95,7 +100,15 @@ class Spectator:
         )
         self.process = context.Process(
             target=spectator_entry,
-            args=(setup, events, self.weights, self.pace, self.active, self.stop_event, self.ready),
+            args=(
+                setup,
+                self.outbox,
+                self.weights,
+                self.pace,
+                self.active,
+                self.stop_event,
+                self.ready,
+            ),
             name="tetris-tui-spectator",
             daemon=True,  # multiprocessing also ends it at the worker's exit
         )
@@ -109,6 +122,16 @@ class Spectator:
 
     def set_view(self, view: str) -> None:
         self.active.value = int(view == VIEW_SPECTATOR)
+
+    def forward(self, sink: Any, limit: int = OUTBOX_SIZE) -> None:
+        """Send what the spectator has put out since the last call (worker side)."""
+        outbox = self.outbox
+        for _ in range(limit):
+            try:
+                event = outbox.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                return
+            sink.send(event)
 
     def request_stop(self) -> None:
         """Ask it to end (it looks every 50 ms); ``close`` waits for it."""
@@ -130,6 +153,9 @@ class Spectator:
                 break
             escalate()
             self.process.join(1.0)
+        with contextlib.suppress(Exception):
+            self.outbox.cancel_join_thread()
+            self.outbox.close()
 
 
 # -- the spectator process ----------------------------------------------------------

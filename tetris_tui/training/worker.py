@@ -34,7 +34,7 @@ from tetris_tui.training.reporter import EventSink
 
 def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_flag: Any) -> None:
     """Run one training session; always ends with a terminal Status event."""
-    ui_gone, log_problem = prepare_worker_process(config.run_dir, stop_flag)
+    ui_gone, log_problem = prepare_worker_process(config.run_dir, stop_flag, outlive_parent=True)
     announce(events, "train")
     from tetris_tui.training.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
     from tetris_tui.training.runlog import RunLog
@@ -55,6 +55,7 @@ def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_fla
     except OSError:
         runlog = None
     sink = EventSink(events, runlog, ui_gone, batch_games=True)
+    server = _serve_viewers(config, sink, commands)
     _forward_warnings(sink)
     sink.send(Status(STARTING, 0))
     if log_problem:
@@ -70,6 +71,8 @@ def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_fla
         sink.send(Status(CRASHED, 0, f"{type(exc).__name__}: {exc}"))
     finally:
         sink.close()
+        if server is not None:
+            server.close()  # after the last status, so viewers see how it ended
         worker_lock.release()
 
 
@@ -151,7 +154,7 @@ class Trainer:
         if not spectator_available(self.config):
             return None
         try:
-            return Spectator(self.config, self.sink.queue, model.policy)
+            return Spectator(self.config, model.policy)
         except Exception as exc:  # noqa: BLE001 - watching is never worth a crashed run
             self.sink.send(Warning(f"spectator not started: {_one_line(exc)}"))
             return None
@@ -243,6 +246,23 @@ class Trainer:
         from tetris_tui.training.periodic_eval import PeriodicEvaluator
 
         return PeriodicEvaluator(self.config, writer)
+
+
+def _serve_viewers(config: Config, sink: EventSink, commands: CommandChannel) -> Any:
+    """Let viewers attach (``tetris-tui attach``); training goes on without them if not."""
+    from tetris_tui.protocol import PROTOCOL_VERSION
+    from tetris_tui.training import faults
+    from tetris_tui.training.viewer_server import ViewerServer
+
+    protocol = faults.protocol_version(PROTOCOL_VERSION)
+    server = ViewerServer(config.run_dir, commands.inject, protocol, config=config.to_dict())
+    try:
+        server.start()
+    except OSError as exc:
+        sink.send(Warning(f"viewers cannot attach to this run: {exc}"))
+        return None
+    sink.serve(server)
+    return server
 
 
 def _forward_warnings(sink: EventSink) -> None:

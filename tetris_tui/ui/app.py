@@ -28,6 +28,7 @@ from tetris_tui.ui.board_keys import BoardKeys
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
 from tetris_tui.ui.screens.main import MainScreen
+from tetris_tui.ui.screens.quit import LEAVE, STOP, QuitScreen
 from tetris_tui.ui.widgets.status import IDLE, StatusInfo
 
 DRAIN_HZ = 20.0
@@ -45,12 +46,19 @@ BOARD_MESSAGES = {
 
 
 class SessionLike(Protocol):
-    """What the app needs from ``TrainingSession`` (tests pass a fake)."""
+    """What the app needs from a session: ``TrainingSession`` (it spawned the trainer)
+    or ``AttachedSession`` (it attached to a live one); tests pass a fake."""
+
+    attached: bool
+    read_only: bool
+    state: str
 
     def start(self, config: Config) -> None: ...
     def send(self, command: p.Command) -> None: ...
     def drain(self, max_items: int = 500) -> list[p.Event]: ...
     def stop(self, timeout: float = 15.0) -> None: ...
+    def detach(self) -> None: ...
+    def shown_history_through(self, game: int) -> None: ...
 
     @property
     def alive(self) -> bool: ...
@@ -75,9 +83,15 @@ class TetrisApp(BoardKeys, App[None]):
         Binding("k", "keep_slot", "keep slot", show=False),
         Binding("f", "follow", "follow", show=False),
         Binding("e", "show_error", "error", show=False),
+        Binding("d", "detach", "detach"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
+        Binding("ctrl+r", "read_only", "READ-ONLY"),
     ]
+    # What a read-only viewer may not do: every key that commands the trainer.
+    COMMANDING = frozenset(
+        {"start", "stop", "pause", "faster", "slower", "watch", "keep_slot", "models"}
+    )
 
     def __init__(
         self,
@@ -91,7 +105,8 @@ class TetrisApp(BoardKeys, App[None]):
         self.play_model = play_model  # set: a saved model plays; nothing trains
         self.autostart = autostart or play_model is not None
         self.session: SessionLike = session_factory()  # cheap: spawns nothing
-        self.state = IDLE
+        self.state = self.session.state if self.session.attached else IDLE
+        self._history_pending = self.session.attached  # hold live events until it is shown
         self.view = config.view if config.watch else p.VIEW_OFF
         self.pace = config.pace  # the spectator's; training's speed is never changed here
         self.last_error: p.Error | None = None
@@ -135,17 +150,20 @@ class TetrisApp(BoardKeys, App[None]):
         self.call_from_thread(self._show_history, history)
 
     def _show_history(self, history: Any) -> None:
-        if history is not None and self.state == IDLE:
+        if history is not None and (self.state == IDLE or self.session.attached):
             with self.batch_update():
-                if self.main.show_history(history):
+                if self.main.show_history(history) and not self.session.attached:
                     self.main.board_view.set_message("press s to resume")
-        if self.autostart:
+            if history.episodes:  # live games start after the last one shown
+                self.session.shown_history_through(history.episodes[-1].episode)
+        self._history_pending = False
+        if self.autostart and not self.session.attached:
             self.action_start()
 
     # -- draining ----------------------------------------------------------------------
     def _tick(self) -> None:
         """Drain a bounded batch of events; never blocks."""
-        if self._starting or self._stopping:
+        if self._starting or self._stopping or self._history_pending:
             return
         batch = self.session.drain(max_items=DRAIN_MAX)
         if batch:
@@ -249,8 +267,16 @@ class TetrisApp(BoardKeys, App[None]):
             "keep_slot": active and self.play_model is None,
             "models": not busy,
             "show_error": self.last_error is not None,
+            "detach": self._trainer_alive() and not busy,
         }.get(action, True)
+        if action == "read_only":
+            return self.session.read_only  # False hides the footer's READ-ONLY
+        if self.session.read_only and action in self.COMMANDING:
+            enabled = False
         return True if enabled else None
+
+    def _trainer_alive(self) -> bool:
+        return self.session.alive and self.play_model is None
 
     def action_start(self) -> None:
         if not self.check_action("start", ()):
@@ -342,14 +368,43 @@ class TetrisApp(BoardKeys, App[None]):
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        """Stop the worker with a checkpoint first, then exit; nothing is left behind."""
+        """While a trainer runs, ask: stop it (save, then quit) or leave it running."""
         if self._quitting:
             self.notify("still stopping… (saving a checkpoint)", timeout=3)
             return
+        if self._trainer_alive() and not self._starting:
+            if self.session.read_only:
+                self.action_detach()
+                return
+            self.push_screen(QuitScreen(str(self.config.run_dir)), self._quit_answered)
+            return
+        self._quit_stopping()
+
+    def _quit_answered(self, answer: str | None) -> None:
+        if answer == STOP:
+            self._quit_stopping()
+        elif answer == LEAVE:
+            self.action_detach()
+
+    def _quit_stopping(self) -> None:
         self._quitting = True
         self.refresh_bindings()
         if not self._starting:
             self._quit_now()
+
+    def action_detach(self) -> None:
+        """Leave the trainer running and quit; ``tetris-tui attach`` comes back to it."""
+        if not self.check_action("detach", ()):
+            return
+        self.session.detach()
+        self.exit(message=self._detached_message())
+
+    def _detached_message(self) -> str:
+        run_dir = self.config.run_dir
+        return f"training goes on; watch it again with: tetris-tui attach --checkpoints {run_dir}"
+
+    def action_read_only(self) -> None:
+        self.notify("this viewer is read-only: it sees everything and commands nothing")
 
     def _quit_now(self) -> None:
         if self.session.alive:
@@ -384,8 +439,11 @@ class TetrisApp(BoardKeys, App[None]):
             self.exit()
 
     def on_unmount(self) -> None:
-        """Last line of defence (e.g. an exception): no worker outlives the app."""
-        if self.session.alive:
+        """The app ends (a hang-up, an exception): a trainer goes on, where ``tetris-tui
+        ls`` shows it; a play worker has nothing left to show, so it stops."""
+        if self._trainer_alive():
+            self.session.detach()
+        elif self.session.alive:
             self.session.stop(timeout=5.0)
 
     # -- command palette ---------------------------------------------------------------

@@ -1,0 +1,198 @@
+"""The UI side of a trainer it did not start: the same interface as TrainingSession.
+
+Events arrive over the trainer's socket (``attach_client``) instead of a
+multiprocessing queue; a reader thread keeps them until ``drain``. Games are
+numbered, so the seam with the history the app read from events.jsonl is
+exact: games at or below the last one shown are dropped, and when the trainer
+says ``Resync`` (this viewer fell too far behind) the missed ones are read
+back from events.jsonl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.protocol import (
+    CRASHED,
+    PROTOCOL_VERSION,
+    TERMINAL_STATES,
+    Command,
+    Episode,
+    Error,
+    Event,
+    Hello,
+    Resync,
+    Status,
+    Stop,
+)
+from tetris_tui.training.attach_client import AttachError, connect
+from tetris_tui.training.runlog import games_after
+from tetris_tui.training.trainer_info import TrainerInfo
+
+__all__ = ["AttachedSession", "AttachError"]
+
+
+class AttachedSession:
+    """A viewer of a live trainer; ``read_only`` ones never send a command."""
+
+    attached = True
+
+    def __init__(self, run_dir: Path, read_only: bool = False) -> None:
+        self.run_dir = run_dir
+        self.read_only = read_only
+        self.state = "idle"
+        self.exitcode: int | None = None
+        self._connection: Any = None
+        self.card: TrainerInfo | None = None
+        self._pid: int | None = None
+        self._incoming: deque[Any] = deque()
+        self._backlog: list[Event] = []
+        self._send_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._compatible: bool | None = None
+        self._ended = True
+        self.last_game = 0  # the highest game number passed on (history included)
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Connect; AttachError in one line when it cannot."""
+        self._connection, card = connect(self.run_dir, self.read_only)
+        self.card = card
+        self._pid = card.pid
+        self.state = card.state
+        self._ended = False
+        self._closed.clear()
+        threading.Thread(target=self._receive, name="attach-recv", daemon=True).start()
+
+    def shown_history_through(self, game: int) -> None:
+        """The app showed games up to ``game`` from events.jsonl: later ones come live."""
+        self.last_game = max(self.last_game, game)
+
+    @property
+    def alive(self) -> bool:
+        return not self._ended
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
+
+    def send(self, command: Command) -> None:
+        if self.read_only or self._ended or self._connection is None:
+            return
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            self._connection.send(command)
+
+    def request_stop(self) -> None:
+        self.send(Stop())
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the trainer to save and end, and wait for it; detach if read-only."""
+        if self._ended:
+            return
+        if self.read_only:
+            self.detach()
+            return
+        self.send(Stop())
+        deadline = time.monotonic() + timeout
+        while not self._ended and time.monotonic() < deadline:
+            self._backlog.extend(self._take_all())
+            time.sleep(0.05)
+        if not self._ended and self._pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGTERM)  # it saves on SIGTERM too
+        self.detach()
+
+    def detach(self) -> None:
+        """Hang up; the trainer goes on."""
+        self._closed.set()
+        if self._connection is not None:
+            with contextlib.suppress(OSError):
+                self._connection.close()
+        self._ended = True
+
+    # -- events -------------------------------------------------------------------
+
+    def drain(self, max_items: int = 500) -> list[Event]:
+        while len(self._backlog) < max_items and self._incoming:
+            self._backlog.extend(self._accept(self._incoming.popleft()))
+        out = self._backlog[:max_items]
+        del self._backlog[: len(out)]
+        if not out and self._closed.is_set() and not self._incoming and not self._ended:
+            out = self._on_hang_up()
+        return out
+
+    def _take_all(self) -> list[Event]:
+        events: list[Event] = []
+        while self._incoming:
+            events.extend(self._accept(self._incoming.popleft()))
+        return events
+
+    def _receive(self) -> None:
+        """Reader thread: keep whatever the trainer sends until the app drains it."""
+        while not self._closed.is_set():
+            try:
+                items = self._connection.recv()
+            except (OSError, EOFError, ValueError):
+                break
+            self._incoming.append(items)
+        self._closed.set()
+
+    def _accept(self, items: list[Any]) -> list[Event]:
+        """Check the protocol, drop games already shown, read back what was dropped."""
+        events: list[Event] = []
+        for item in items:
+            for event in item if isinstance(item, list) else [item]:
+                if self._compatible is None:
+                    if not self._check_hello(event, events):
+                        return events
+                    continue
+                if self._compatible is False:
+                    return events
+                if isinstance(event, Resync):
+                    events.extend(self._missed_games())
+                elif isinstance(event, Episode):
+                    if event.episode > self.last_game:
+                        self.last_game = event.episode
+                        events.append(event)
+                else:
+                    if isinstance(event, Status):
+                        self.state = event.state
+                    events.append(event)
+        return events
+
+    def _check_hello(self, event: Event, out: list[Event]) -> bool:
+        if isinstance(event, Hello) and event.protocol == PROTOCOL_VERSION:
+            self._compatible = True
+            out.append(event)
+            return True
+        self._compatible = False
+        spoken = event.protocol if isinstance(event, Hello) else "no version"
+        line = (
+            f"the trainer speaks protocol {spoken}, this tetris-tui speaks {PROTOCOL_VERSION}: "
+            "reinstall so that both come from the same version"
+        )
+        out += [Error(line), Status(CRASHED, 0, line)]
+        self.state = CRASHED
+        self.detach()
+        return False
+
+    def _missed_games(self) -> list[Event]:
+        games: list[Event] = list(games_after(self.run_dir, self.last_game))
+        if games:
+            self.last_game = games[-1].episode  # type: ignore[attr-defined]
+        return games
+
+    def _on_hang_up(self) -> list[Event]:
+        self._ended = True
+        if self.state in TERMINAL_STATES:
+            return []
+        self.state = CRASHED
+        return [Status(CRASHED, 0, "the trainer hung up without a word")]

@@ -1,0 +1,250 @@
+"""The trainer's side of attached viewers: an owner-only unix socket, auth, outboxes.
+
+Each viewer authenticates with the run's secret (``multiprocessing.connection``'s
+HMAC challenge, both ways), says whether it is read-only, then gets the same
+typed events the spawning app gets on its queue: first a ``Hello``, then the
+last status, metrics and board, then everything live. Each viewer has its own
+``Outbox`` and two threads (send, receive), so a slow or frozen viewer only
+ever fills its own bounded buffer. Commands from viewers that may command go
+into the worker's command channel like the app's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import (
+    AuthenticationError,
+    Connection,
+    answer_challenge,
+    deliver_challenge,
+)
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.protocol import Attach, Command, Event, Hello, Metrics, Status
+from tetris_tui.training.outbox import Outbox
+from tetris_tui.training.trainer_info import (
+    KEY_FILE,
+    card_for,
+    new_key,
+    remove_card,
+    socket_path,
+    write_card,
+)
+
+HANDSHAKE_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
+
+
+class ViewerServer:
+    """Started by the worker once it holds the run's lock; closed when it ends."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        on_command: Callable[[Command], None],
+        protocol: int,
+        role: str = "train",
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.config = config
+        self.on_command = on_command
+        self.protocol = protocol
+        self.role = role
+        # Held while an event is written to history and offered to viewers, and
+        # while a viewer subscribes: a viewer that reads history after subscribing
+        # misses nothing (and drops the few games it may see twice by number).
+        self.lock = threading.Lock()
+        self._viewers: list[_Viewer] = []
+        self._snapshot: dict[str, Event] = {}
+        self._closed = threading.Event()
+        self._socket: socket.socket | None = None
+        self.path = socket_path(run_dir)
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._key = new_key(self.run_dir)
+        self._socket = _listen(self.path)
+        write_card(self.run_dir, self._card())
+        threading.Thread(target=self._accept_loop, name="viewer-accept", daemon=True).start()
+        threading.Thread(target=self._heartbeat, name="trainer-heartbeat", daemon=True).start()
+
+    def close(self) -> None:
+        """Say goodbye to every viewer (they see the last events) and take the cards down."""
+        self._closed.set()
+        with self.lock:
+            viewers, self._viewers = self._viewers, []
+        for viewer in viewers:
+            viewer.finish()
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            (self.run_dir / KEY_FILE).unlink()  # no secret outlives its trainer
+        remove_card(self.run_dir, os.getpid())
+
+    # -- events ----------------------------------------------------------------------
+
+    def publish(self, item: Event | list[Event]) -> None:
+        """Offer an event (or a batch of games) to every viewer. Call with ``lock`` held."""
+        if isinstance(item, Event) and (item.droppable or isinstance(item, Status)):
+            self._snapshot[item.kind] = item
+        for viewer in self._viewers:
+            viewer.outbox.offer(item)
+
+    @property
+    def viewers(self) -> int:
+        return len(self._viewers)
+
+    # -- connections -----------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        assert self._socket is not None
+        while not self._closed.is_set():
+            try:
+                client, _ = self._socket.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(
+                target=self._admit, args=(client,), name="viewer-handshake", daemon=True
+            ).start()
+
+    def _admit(self, client: socket.socket) -> None:
+        """Authenticate, read the viewer's Attach, then subscribe it."""
+        try:
+            connection = Connection(client.detach())
+            deliver_challenge(connection, self._key)
+            answer_challenge(connection, self._key)
+            if not connection.poll(HANDSHAKE_SECONDS):
+                raise TimeoutError("no Attach")
+            attach = connection.recv()
+            if not isinstance(attach, Attach):
+                raise ValueError("the first message must be Attach")
+            connection.send([Hello(self.protocol, os.getpid(), self.role)])
+        except (AuthenticationError, OSError, EOFError, ValueError, TimeoutError):
+            with contextlib.suppress(Exception):
+                connection.close()
+            return
+        if attach.protocol != self.protocol:
+            connection.close()  # the viewer says so from our Hello
+            return
+        viewer = _Viewer(connection, attach.read_only, self)
+        with self.lock:
+            for event in self._snapshot.values():
+                viewer.outbox.offer(event)
+            self._viewers.append(viewer)
+        viewer.start()
+
+    def _forget(self, viewer: _Viewer) -> None:
+        with self.lock:
+            if viewer in self._viewers:
+                self._viewers.remove(viewer)
+
+    def _card(self) -> Any:
+        status = self._snapshot.get(Status.kind)
+        metrics = self._snapshot.get(Metrics.kind)
+        heartbeat: dict[str, Any] = {"updated_at": time.time()}
+        if isinstance(status, Status):
+            heartbeat["state"] = status.state
+            heartbeat["timesteps"] = status.timesteps
+        if isinstance(metrics, Metrics):
+            heartbeat["timesteps"] = max(heartbeat.get("timesteps", 0), metrics.timesteps)
+            heartbeat["steps_per_sec"] = metrics.steps_per_sec
+        return card_for(self.run_dir, self.path, self.protocol, config=self.config, **heartbeat)
+
+    def _heartbeat(self) -> None:
+        """Keep ``trainer.json`` current, so ``ls`` shows state and speed without a socket."""
+        while not self._closed.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                write_card(self.run_dir, self._card())
+
+
+class _Viewer:
+    """One attached viewer: its outbox, a sender thread and a receiver thread."""
+
+    def __init__(self, connection: Connection, read_only: bool, server: ViewerServer) -> None:
+        self.connection = connection
+        self.read_only = read_only
+        self.server = server
+        self.outbox = Outbox()
+        self._gone = threading.Event()
+
+    def start(self) -> None:
+        self._sender = threading.Thread(target=self._send_loop, name="viewer-send", daemon=True)
+        self._sender.start()
+        threading.Thread(target=self._receive_loop, name="viewer-recv", daemon=True).start()
+
+    def finish(self) -> None:
+        """Send what is left (briefly), then hang up."""
+        self.outbox.close()
+        self._sender.join(timeout=2.0)
+        self._hang_up()
+
+    def _send_loop(self) -> None:
+        while not self._gone.is_set():
+            items = self.outbox.take(timeout=0.5)
+            if items:
+                try:
+                    self.connection.send(items)
+                except (OSError, ValueError):
+                    break
+            elif self.outbox.closed:
+                return
+        self._hang_up()
+
+    def _receive_loop(self) -> None:
+        while not self._gone.is_set():
+            try:
+                message = self.connection.recv()
+            except (OSError, EOFError, ValueError):
+                break
+            except Exception:  # noqa: BLE001 - a message we cannot unpickle: drop the viewer
+                break
+            if isinstance(message, Command) and not self.read_only:
+                self.server.on_command(message)
+        self._hang_up()
+
+    def _hang_up(self) -> None:
+        if self._gone.is_set():
+            return
+        self._gone.set()
+        self.outbox.close()
+        self.server._forget(self)
+        with contextlib.suppress(OSError):
+            self.connection.close()
+
+
+def _listen(path: Path) -> socket.socket:
+    """Bind an owner-only socket at ``path`` with no window where others could connect.
+
+    It is bound inside a fresh 0700 directory, made 0600, and only then renamed
+    into place.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # a socket left by a killed trainer (we hold the run's lock)
+    staging = Path(tempfile.mkdtemp(prefix=".sock-", dir=path.parent))
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        staged = staging / "s"
+        server.bind(str(staged))
+        os.chmod(staged, 0o600)
+        os.rename(staged, path)
+        server.listen(16)
+    except BaseException:
+        server.close()
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(staging)
+    return server
