@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,12 @@ def small_config(run_dir: Path, **changes: object) -> Config:
         ppo=PPOConfig(n_steps=128, batch_size=64, n_epochs=2),
     )
     return base.replace(**changes)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_trainer_registry(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Trainers started by tests register in a registry of their own, not the user's."""
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
 
 
 @pytest.fixture

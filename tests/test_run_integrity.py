@@ -413,13 +413,13 @@ def test_a_storm_of_signals_stops_headless_once_and_cleanly(tmp_path):
         if line.startswith("[running]"):
             break
     time.sleep(0.5)
-    for signum in [signal.SIGINT] * 30 + [signal.SIGTERM, signal.SIGHUP] * 5:
+    for signum in [signal.SIGINT] * 30 + [signal.SIGTERM] * 10:
         os.kill(process.pid, signum)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "Traceback" not in err and err == ""
     said = [x for x in out.splitlines() if "saving and stopping" in x]
     # Pending signals are handled in signal-number order, so any of them may be first.
-    assert len(said) == 1 and said[0].split(":")[0] in ("SIGINT", "SIGTERM", "SIGHUP")
+    assert len(said) == 1 and said[0].split(":")[0] in ("SIGINT", "SIGTERM")
     assert "[stopped]" in out
     assert (run / "latest" / "model.zip").is_file()

@@ -185,7 +185,7 @@ async def test_quit_while_running_stops_first(tmp_path):
         await settle(app, pilot)
         await pilot.press("s")
         await settle(app, pilot)
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
         await settle(app, pilot)
     assert fake.stop_calls == 1 and not fake.alive
     assert app.return_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import signal
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from ui_helpers import child_pids, fixed_board, real_config
 
 from tetris_tui import protocol as p
 from tetris_tui.proctree import pid_alive
+from tetris_tui.training.trainer_info import live_trainer
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.widgets.episodes import EpisodeLog
@@ -23,7 +25,7 @@ SIZES = [(40, 12), (300, 80), (80, 24), (55, 14), (160, 50), (100, 30), (41, 13)
 
 
 @needs_tmux
-def test_live_resizing_then_hang_up_saves_and_leaves_nothing(tmp_path):
+def test_live_resizing_then_hang_up_leaves_only_the_trainer(tmp_path):
     run_dir = tmp_path / "run"
     args = [*cli_command(), "--checkpoints", str(run_dir), "--env", "raw", "--n-envs", "1"]
     args += ["--n-steps", "128", "--batch-size", "64", "--device", "cpu"]
@@ -44,10 +46,20 @@ def test_live_resizing_then_hang_up_saves_and_leaves_nothing(tmp_path):
         tree = [pane, *child_pids(pane)]
         assert len(tree) >= 2
         tmux.kill()  # the terminal goes away: SIGHUP to the app
+        trainer = live_trainer(run_dir)
+        assert trainer is not None and trainer.pid in tree
+        # The app ends; the trainer goes on (tetris-tui ls and attach find it).
+        others = [pid for pid in tree if pid != trainer.pid]
         deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and any(pid_alive(pid) for pid in tree):
+        while time.monotonic() < deadline and any(pid_alive(pid) for pid in others):
             time.sleep(0.2)
-        assert not [pid for pid in tree if pid_alive(pid)], "processes left behind"
+        assert not [pid for pid in others if pid_alive(pid)], "processes left behind"
+        assert pid_alive(trainer.pid)
+        os.kill(trainer.pid, signal.SIGTERM)  # it stops with a save on SIGTERM
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and pid_alive(trainer.pid):
+            time.sleep(0.2)
+        assert not pid_alive(trainer.pid)
         assert (run_dir / "latest" / "model.zip").is_file()
     finally:
         tmux.kill()
@@ -76,7 +88,7 @@ async def test_worker_exception_shows_the_traceback_and_s_starts_again(tmp_path,
         while app.state != p.RUNNING and time.monotonic() < deadline:
             await pilot.pause(0.2)
         assert app.state == p.RUNNING
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
     assert not app.session.alive
 
 

@@ -142,6 +142,8 @@ def test_cli_in_tmux_trains_shows_games_and_quits_cleanly(tmp_path):
         tree = [pane, *child_pids(pane)]
         assert len(tree) >= 2  # the app and its worker
         tmux.keys("q")
+        wait_screen(tmux, lambda s: "leave it running" in s, 10)
+        tmux.keys("x")  # stop training (save), then quit
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and any(pid_alive(pid) for pid in tree):
             time.sleep(0.2)

@@ -100,7 +100,7 @@ async def test_train_pause_stop_resume_and_quit_with_the_real_worker(tmp_path):
         pids = worker_pids(app.session)  # type: ignore[arg-type]
         assert pids and all(pid_alive(pid) for pid in pids)
         # q while running: checkpoint first, then exit.
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
         deadline = time.monotonic() + 30
         while app.is_running and time.monotonic() < deadline:
             await pilot.pause(0.1)
@@ -127,7 +127,7 @@ async def test_a_killed_worker_shows_crashed_and_s_starts_again(tmp_path):
         assert app.check_action("start", ())
         await pilot.press("s")
         await wait_for(pilot, lambda: app.state == p.RUNNING, 90, "running again")
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
         deadline = time.monotonic() + 30
         while app.is_running and time.monotonic() < deadline:
             await pilot.pause(0.1)
@@ -150,7 +150,7 @@ async def main():
         while time.monotonic() < deadline and app.query_one("#episodes").games < 1:
             await pilot.pause(0.1)
         games = app.query_one("#episodes").games
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
         while app.is_running:
             await pilot.pause(0.1)
     print("games", games)
@@ -194,7 +194,7 @@ async def test_a_locked_run_directory_is_refused_in_one_line(tmp_path):
             other.release()
             await pilot.press("s")
             await wait_for(pilot, lambda: app.state == p.RUNNING, 90, "running once free")
-            await pilot.press("q")
+            await pilot.press("q", "x")  # stop training, then quit
             while app.is_running:
                 await pilot.pause(0.1)
     finally:

@@ -27,6 +27,10 @@ T0 = 1_704_110_400.0
 class FakeSession:
     """Scripted ``TrainingSession``: reacts to commands like a well-behaved worker."""
 
+    attached = False
+    read_only = False
+    state = "idle"
+
     def __init__(self) -> None:
         self.started: list[Config] = []
         self.played: list[Path] = []
@@ -75,6 +79,13 @@ class FakeSession:
         self.stop_calls += 1
         if self._alive:
             self._finish()
+
+    def detach(self) -> None:
+        self.detached = True
+        self._alive = False
+
+    def shown_history_through(self, game: int) -> None:
+        self.history_through = game
 
     def crash(
         self, message: str = "boom", traceback: str = "Traceback...\nValueError: boom"

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         preflight(config)
     except ConfigError as exc:
         fail(str(exc))
+    from tetris_tui.training.process_setup import start_quiet_resource_tracker
+
+    start_quiet_resource_tracker()  # before the app owns the terminal
     if args.headless:
         from tetris_tui.headless import run_detached, run_headless
 

@@ -1,12 +1,12 @@
 """``tetris-tui --headless``: the same worker and session, printing progress lines.
 
-SIGINT, SIGTERM and SIGHUP ask the worker to save ``latest`` and exit; a second
-Ctrl+C while stopping is ignored so the save is never cut short. The signal
-handler only notes the signal: printing and asking the worker to stop happen
-in the main loop (a print or a queue put inside a handler can re-enter one
-that the signal interrupted). Once the
-terminal is gone, writes to it fail (EIO): printing then stops quietly, and the
-run still stops cleanly.
+SIGINT and SIGTERM ask the worker to save ``latest`` and exit; a second Ctrl+C
+while stopping is ignored so the save is never cut short. A hang-up (SIGHUP)
+leaves the trainer running, detached: ``tetris-tui attach`` and ``ls`` find it.
+The signal handler only notes the signal: printing and asking the worker to
+stop happen in the main loop (a print or a queue put inside a handler can
+re-enter one that the signal interrupted). Once the terminal is gone, writes to
+it fail (EIO): printing then stops quietly.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
     stopping = False
 
     def on_signal(signum: int, _frame: Any) -> None:
-        if not signals_seen:
+        if signum not in signals_seen:
             signals_seen.append(signum)
 
     previous = {
@@ -158,6 +158,10 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
     final_state = None
     try:
         while True:
+            if signal.SIGHUP in signals_seen and not stopping:
+                # The terminal is gone: the trainer goes on without it (`tetris-tui ls`).
+                session.detach()
+                return 0
             if signals_seen and not stopping:
                 stopping = True
                 printer.say(f"{signal.Signals(signals_seen[0]).name}: saving and stopping…")

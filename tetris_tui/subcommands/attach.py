@@ -42,8 +42,10 @@ def attach_app(run_dir, read_only: bool) -> int:
         session.attach()
     except AttachError as exc:
         fail(str(exc))
+    from tetris_tui.training.process_setup import start_quiet_resource_tracker
     from tetris_tui.ui.app import TetrisApp
 
+    start_quiet_resource_tracker()  # `s` may start a trainer from this app later
     config = Config(run_dir=run_dir)
     if session.card is not None and session.card.config:
         # The trainer's own config (the run info panel shows it; `s` restarts with it).

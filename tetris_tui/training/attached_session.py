@@ -59,6 +59,7 @@ class AttachedSession:
         self._compatible: bool | None = None
         self._ended = True
         self.last_game = 0  # the highest game number passed on (history included)
+        self.resyncs = 0  # times the trainer dropped events for us and we read them back
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -185,6 +186,7 @@ class AttachedSession:
         return False
 
     def _missed_games(self) -> list[Event]:
+        self.resyncs += 1
         games: list[Event] = list(games_after(self.run_dir, self.last_game))
         if games:
             self.last_game = games[-1].episode  # type: ignore[attr-defined]

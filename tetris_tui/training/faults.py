@@ -14,6 +14,8 @@ have no clean trigger otherwise. The value is a comma-separated list of:
     (old checkpoint renamed aside, new one not yet in place).
 ``protocol:N``
     the worker announces protocol version N instead of its own.
+``outbox-limit:N``
+    an attached viewer may fall only N games behind before it must resync.
 
 This module imports nothing heavy: ``checkpoints`` uses it in the UI process too.
 """
@@ -26,7 +28,7 @@ import signal
 from pathlib import Path
 
 ENV_VAR = "TETRIS_TUI_FAULT"
-_KNOWN = ("raise-at-step", "save-fails", "kill-in-save", "protocol")
+_KNOWN = ("raise-at-step", "save-fails", "kill-in-save", "protocol", "outbox-limit")
 
 
 def active() -> dict[str, str]:
@@ -71,3 +73,9 @@ def protocol_version(default: int) -> int:
         return int(arg) if arg is not None else default
     except ValueError:
         raise ValueError(f"{ENV_VAR}: protocol needs a number, got {arg!r}") from None
+
+
+def outbox_limit(default: int) -> int:
+    """How far behind an attached viewer may fall (smaller only under test)."""
+    arg = active().get("outbox-limit")
+    return int(arg) if arg else default

@@ -56,6 +56,10 @@ def redirect_output(log_path: Path) -> str:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    with contextlib.suppress(OSError):  # nor read from it: a trainer outlives its terminal
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(stdin, 0)
+        os.close(stdin)
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     return problem
@@ -98,3 +102,26 @@ def announce(events: Any, role: str) -> None:
     hello = Hello(faults.protocol_version(PROTOCOL_VERSION), os.getpid(), role)
     with contextlib.suppress(Exception):
         events.put(hello, timeout=5)
+
+
+def start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, with stdin/out/err on /dev/null.
+
+    It is started on first need and inherits fds 0-2 of that moment; it lives as
+    long as any worker does. Started from a terminal, it would hold the terminal
+    (and a pipe reading a detached trainer's output) open for the trainer's whole
+    life, and could write to it. Call before any UI owns the terminal.
+    """
+    from multiprocessing import resource_tracker
+
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        resource_tracker.ensure_running()
+    finally:
+        for fd, copy in zip((0, 1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)

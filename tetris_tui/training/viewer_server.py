@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui.protocol import Attach, Command, Event, Hello, Metrics, Status
-from tetris_tui.training.outbox import Outbox
+from tetris_tui.training import faults
+from tetris_tui.training.outbox import DEFAULT_LIMIT, Outbox
 from tetris_tui.training.trainer_info import (
     KEY_FILE,
     card_for,
@@ -176,7 +177,7 @@ class _Viewer:
         self.connection = connection
         self.read_only = read_only
         self.server = server
-        self.outbox = Outbox()
+        self.outbox = Outbox(faults.outbox_limit(DEFAULT_LIMIT))
         self._gone = threading.Event()
 
     def start(self) -> None:
