@@ -43,6 +43,7 @@ class ReplayApp(App[None]):
         self.path = path
         self.feed = SpectatorFeed(pace)
         self.paused = False
+        self._status_text = ""
         self.status = Static(id="replay-status")
         self.board = BoardView(id="board")
 
@@ -58,21 +59,23 @@ class ReplayApp(App[None]):
         self.set_interval(1.0 / ANIMATION_HZ, self._tick)
 
     def _tick(self) -> None:
-        if self.paused or not self.feed.busy:
-            return
-        frame = self.feed.tick(time.monotonic())
-        if frame is not None:
-            self.board.show_frame(frame)
+        if not self.paused and self.feed.busy:
+            frame = self.feed.tick(time.monotonic())
+            if frame is not None:
+                self.board.show_frame(frame)
         self._show_status()
 
     def _show_status(self) -> None:
         shown = self.feed.shown
         pieces = shown.pieces if shown is not None else 0
         state = "paused" if self.paused else ("done" if self.feed.replay is None else "playing")
-        self.status.update(
-            f"{self.path}  │  {state}  │  piece {pieces:,} / {self.game.pieces:,}  │  "
-            f"{self.game.source} game  │  pace {pace_label(self.feed.pace)}"
+        text = (
+            f"{state} │ piece {pieces:,} / {self.game.pieces:,} │ "
+            f"pace {pace_label(self.feed.pace)} │ {self.game.source} game │ {self.path}"
         )
+        if text != self._status_text:
+            self._status_text = text
+            self.status.update(text)
 
     def action_restart(self) -> None:
         self.feed.start_replay(replay_events(self.game, self.feed.pace))
