@@ -20,7 +20,7 @@ from typing import Protocol
 from cores import pick_shared_core, pin_tree
 
 from tetris_tui.config import Config, EnvConfig
-from tetris_tui.proctree import cpu_seconds
+from tetris_tui.proctree import cpu_seconds, descendants
 from tetris_tui.protocol import Metrics, Pause, Resume, Status
 from tetris_tui.training.session import TrainingSession
 
@@ -28,7 +28,7 @@ from tetris_tui.training.session import TrainingSession
 class HeadlessSide:
     """The same config with nothing but a 20 Hz drain attached."""
 
-    def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
+    def __init__(self, args: argparse.Namespace, run_dir: Path, view: str = "spectator") -> None:
         self.session = TrainingSession()
         self.session.start(
             Config(
@@ -39,6 +39,7 @@ class HeadlessSide:
                 seed=1,
                 device="cpu",
                 env=EnvConfig(kind=args.env),
+                view=view,
             )
         )
         self.state = ""
@@ -127,13 +128,23 @@ class Side:
         )
 
 
+def signal_tree(pid: int, signum: int) -> None:
+    """The worker and its children (the spectator) stop and go together: a spectator
+    left running in the other side's slices would take that side's core."""
+    for process in (pid, *descendants(pid)):
+        try:
+            os.kill(process, signum)
+        except ProcessLookupError:
+            pass
+
+
 def run_slice(side: Side, seconds: float) -> None:
     """Let one stopped worker run for ``seconds``, then stop it again."""
     before = side.sample()
     started = time.perf_counter()
-    os.kill(side.worker, signal.SIGCONT)
+    signal_tree(side.worker, signal.SIGCONT)
     side.driver.wait(seconds)
-    os.kill(side.worker, signal.SIGSTOP)
+    signal_tree(side.worker, signal.SIGSTOP)
     side.run_s += time.perf_counter() - started
     cpu, wait, ui_cpu = (b - a for a, b in zip(before, side.sample(), strict=True))
     side.cpu_s += cpu
@@ -153,7 +164,7 @@ def one_round(first: Side, second: Side, args: argparse.Namespace) -> float:
     steps = {side: side.driver.paused_steps() for side in sides}
     run_s = {side: side.run_s for side in sides}
     for side in sides:
-        os.kill(side.worker, signal.SIGSTOP)
+        signal_tree(side.worker, signal.SIGSTOP)
         side.driver.resume()
     time.sleep(0.3)  # a key has reached the app, and its command the queue
     for index in range(4 * args.blocks):
@@ -162,7 +173,7 @@ def one_round(first: Side, second: Side, args: argparse.Namespace) -> float:
         side.driver.pause()
     time.sleep(0.3)
     for side in sides:
-        os.kill(side.worker, signal.SIGCONT)
+        signal_tree(side.worker, signal.SIGCONT)
     rates = []
     for side in sides:
         made = side.driver.paused_steps() - steps[side]
@@ -235,3 +246,24 @@ def control(args: argparse.Namespace, tmp: Path) -> float:
     finally:
         first.session.stop()
         second.session.stop()
+
+
+def spectator_ratio(args: argparse.Namespace, tmp: Path) -> float:
+    """Training steps/s with the spectator playing at its default pace ÷ with it off.
+
+    Two headless sides of the same config, one with the board's default view (the
+    spectator plays, 5 placements/s) and one with the view off (the spectator
+    process idles), compared in the same interleaved slices.
+    """
+    on = HeadlessSide(args, tmp / "spectator-on", view="spectator")
+    off = HeadlessSide(args, tmp / "spectator-off", view="off")
+    try:
+        for driver in (on, off):
+            driver.pause()
+            driver.paused_steps()
+        rate = min(warm_up(driver, args.warmup) for driver in (on, off))
+        catch_up(on, off, rate)
+        return compare(Side("spectator", on, None), Side("no spect.", off, None), args)
+    finally:
+        on.session.stop()
+        off.session.stop()

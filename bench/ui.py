@@ -27,7 +27,12 @@ measures from the outside:
     python bench/ui.py --control
     python bench/ui.py --screenshot docs/screenshot-training.svg [--seconds 90] [--size 120x36]
 
-Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=…``.
+- the spectator's cost: ``spectator_ratio`` = training steps/s with the
+  spectator playing at its default pace ÷ with it off (two headless sides of
+  the same config in the same interleaved slices; the spectator is stopped and
+  continued with its worker). ``--spectator-only`` measures just this.
+
+Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=… spectator_ratio=…``.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import time
 import uuid
 from pathlib import Path
 
-from slices import HeadlessSide, Side, catch_up, compare, control, warm_up
+from slices import HeadlessSide, Side, catch_up, compare, control, spectator_ratio, warm_up
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, pid_alive
@@ -82,6 +87,17 @@ class Tmux:
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+VIEW_TITLES = {"spectator · game": "spectator", "training · env 0": "env", "board off": "off"}
+
+
+def board_view(screen: str) -> str | None:
+    """Which view the board's title shows (``w`` cycles them)."""
+    for title, view in VIEW_TITLES.items():
+        if title in screen:
+            return view
+    return None
 
 
 def app_pid(root: int) -> int:
@@ -153,17 +169,18 @@ class AppSide:
         return cpu_seconds(self.pid) or 0.0
 
     def key_latencies(self, presses: int) -> list[float]:
-        """Milliseconds from ``w`` to the "watch off" label flipping, while training."""
+        """Milliseconds from ``w`` to the board's title changing view, while training."""
         latencies = []
         for _ in range(presses):
-            watching_off = "watch off" in self.tmux.screen()
+            before = board_view(self.tmux.screen())
             t = time.perf_counter()
             self.tmux.keys("w")
-            wait_for(self.tmux, lambda s, off=watching_off: ("watch off" in s) != off, 10)
+            wait_for(self.tmux, lambda s, b=before: board_view(s) not in (b, None), 10)
             latencies.append((time.perf_counter() - t) * 1000)
             time.sleep(0.1)
-        if "watch off" in self.tmux.screen():
+        while board_view(self.tmux.screen()) != "spectator":
             self.tmux.keys("w")
+            time.sleep(0.2)
         return sorted(latencies)
 
     def quit(self) -> None:
@@ -253,6 +270,11 @@ def main() -> int:
         "--control", action="store_true", help="only run two headless sides (the noise floor)"
     )
     parser.add_argument("--presses", type=int, default=40, help="key presses for the latency")
+    parser.add_argument(
+        "--spectator-only",
+        action="store_true",
+        help="only the spectator's cost: spectator on ÷ off, two headless sides",
+    )
     parser.add_argument("--screenshot", type=Path, help="only save an SVG of a training run")
     parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
     parser.add_argument("--size", default="160x50", help="terminal size (WxH)")
@@ -272,13 +294,19 @@ def main() -> int:
         if args.control:
             print(f"control (headless ÷ headless): ratio={control(args, Path(tmp)):.3f}")
             return 0
+        if args.spectator_only:
+            print(f"spectator_ratio={spectator_ratio(args, Path(tmp) / 's'):.3f}")
+            return 0
         result = measure(args, Path(tmp))
+        print("spectator on ÷ off (two headless sides, same slices):", flush=True)
+        result["spectator_ratio"] = spectator_ratio(args, Path(tmp) / "s")
     print(f"startup (launch -> first interactive frame): {result['startup_s']:.2f} s")
     print(f"key -> screen change: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
     print(f"UI process CPU while it shows training: {result['cpu_pct']:.1f}% of one core")
     print(
         f"p95_ms={result['p95_ms']:.1f} cpu_pct={result['cpu_pct']:.1f} "
-        f"startup_s={result['startup_s']:.2f} ratio={result['ratio']:.3f}"
+        f"startup_s={result['startup_s']:.2f} ratio={result['ratio']:.3f} "
+        f"spectator_ratio={result['spectator_ratio']:.3f}"
     )
     return 0
 

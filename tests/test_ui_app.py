@@ -10,7 +10,7 @@ from tetris_tui import protocol as p
 from tetris_tui.config import Config
 from tetris_tui.training.runlog import RunLog
 from tetris_tui.ui import app as app_module
-from tetris_tui.ui.app import SPEED_LADDER, TetrisApp
+from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
 from tetris_tui.ui.screens.main import BIG_BOARD_SIZE, PANEL_HZ, PANEL_SLACK
@@ -71,28 +71,35 @@ async def test_start_pause_resume_stop_and_disabled_actions(tmp_path):
         assert app.state == p.RUNNING and len(fake.started) == 2
 
 
-async def test_speed_and_watch_keys_send_commands_and_show(tmp_path):
+async def test_pace_and_view_keys_steer_the_spectator_never_training(tmp_path):
     app, fake = make(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         # Before a start they only change the config the start will use.
         await pilot.press("minus", "minus", "w")
-        assert app.run_config().step_delay == SPEED_LADDER[2]
-        assert app.run_config().watch is False
+        assert app.run_config().pace == 1.0 and app.run_config().view == p.VIEW_ENV
+        assert app.run_config().step_delay == 0.0
         await pilot.press("s")
         await settle(app, pilot)
-        assert fake.started[0].step_delay == SPEED_LADDER[2] and not fake.started[0].watch
+        assert fake.started[0].pace == 1.0 and fake.started[0].view == p.VIEW_ENV
         await pilot.press("w", "plus")
         await settle(app, pilot)
-        assert p.SetWatch(True) in fake.sent
-        assert fake.sent[-1] == p.SetSpeed(SPEED_LADDER[1])
-        assert "10ms" in screen_text(app).splitlines()[0]
-        await pilot.press("plus", "plus")
-        assert app.speed_index == 0 and app.check_action("faster", ()) is None
+        assert p.SetView(p.VIEW_OFF) in fake.sent
+        assert fake.sent[-1] == p.SetPace(2.0)
+        assert "│ 2/s │" in screen_text(app).splitlines()[0]
+        assert "board off" in screen_text(app)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert fake.sent[-1] == p.SetView(p.VIEW_SPECTATOR) and "spectator" in screen_text(app)
+        for _ in range(10):
+            await pilot.press("plus")
+        assert app.pace == p.INSTANT and app.check_action("faster", ()) is None
+        assert "instant" in screen_text(app).splitlines()[0]
         for _ in range(10):
             await pilot.press("minus")
-        assert app.speed_index == len(SPEED_LADDER) - 1
-        assert app.check_action("slower", ()) is None
+        assert app.pace == 1.0 and app.check_action("slower", ()) is None
+        # Nothing that changes training's speed was ever sent.
+        assert not any(isinstance(c, p.SetSpeed) for c in fake.sent)
 
 
 async def test_board_frames_are_coalesced_and_drain_is_bounded(tmp_path, monkeypatch):

@@ -145,6 +145,14 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         help=f"board frames per second (default {defaults.fps:g}; 0 = off)",
     )
     view.add_argument(
+        "--pace",
+        type=finite_float,
+        default=defaults.pace,
+        metavar="N",
+        help=f"the spectator's placements per second (default {defaults.pace:g}; 0 = instant); "
+        "+ and - change it in the app, never training's speed",
+    )
+    view.add_argument(
         "--step-delay",
         type=finite_float,
         default=defaults.step_delay,
@@ -181,6 +189,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         checkpoint_every=args.checkpoint_every,
         fps=args.fps,
         step_delay=args.step_delay,
+        pace=args.pace,
         target_lines=args.target_lines,
         eval_every=args.eval_every,
         eval_games=args.eval_games,

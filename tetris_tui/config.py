@@ -111,6 +111,9 @@ class Config:
     # Seconds to sleep after each step, for watching (0 = full speed).
     step_delay: float = 0.0
     watch: bool = True
+    # What the board shows (spectator, env, off) and the spectator's placements/s (0 = instant).
+    view: str = "spectator"
+    pace: float = 5.0
     # Stop with a final checkpoint once mean lines/game over the last 100 games reaches this.
     target_lines: float | None = None
     # Greedy evaluation every N timesteps (None = off), over eval_games games.
@@ -144,6 +147,10 @@ class Config:
             raise ConfigError(f"metrics rate must be in (0, 50], got {self.metrics_hz}")
         if self.step_delay < 0:
             raise ConfigError(f"step delay must be >= 0, got {self.step_delay}")
+        if self.view not in ("spectator", "env", "off"):
+            raise ConfigError(f"unknown view {self.view!r} (choose from spectator, env, off)")
+        if not 0 <= self.pace <= 1000:
+            raise ConfigError(f"pace must be 0 (instant) to 1000 placements/s, got {self.pace}")
         if self.target_lines is not None and self.target_lines <= 0:
             raise ConfigError(f"target lines must be > 0, got {self.target_lines}")
         if self.eval_every is not None:

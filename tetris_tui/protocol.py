@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 BOARD_ROWS = 20
 BOARD_COLS = 10
@@ -255,3 +255,74 @@ class Ping(Command):
 
     kind: ClassVar[str] = "ping"
     token: int
+
+
+# -- the spectator game (issue #12) ---------------------------------------------------
+
+# Board views the ``w`` key cycles through.
+VIEW_SPECTATOR = "spectator"
+VIEW_ENV = "env"
+VIEW_OFF = "off"
+VIEWS = (VIEW_SPECTATOR, VIEW_ENV, VIEW_OFF)
+# Spectator pace in placements per second; 0 means instant (no animation).
+INSTANT = 0.0
+DEFAULT_PACE = 5.0
+
+
+@dataclass(frozen=True)
+class SpectatorPlacement(Event):
+    """One placement of the spectator's greedy game, enough to animate and draw it.
+
+    ``board`` is the locked stack *before* the placement (200 bytes, row-major,
+    top row first), so a dropped or skipped event never leaves the UI's board
+    wrong. ``cells`` are the landed piece's (row, col) pairs, flattened. Sent at
+    the spectator's pace, never faster than 60/s: a bounded rate, not latest-wins.
+    """
+
+    kind: ClassVar[str] = "spectator_placement"
+    droppable: ClassVar[bool] = True
+    game: int
+    piece: int
+    rotation: int
+    column: int
+    row: int
+    cells: tuple[int, ...]
+    board: bytes
+    lines_cleared: int = 0
+    lines: int = 0  # this game's lines so far, this placement included
+    pieces: int = 0  # this game's pieces so far, this placement included
+    next_pieces: tuple[int, ...] = ()
+    policy_timesteps: int = 0
+    pace: float = DEFAULT_PACE
+    best_lines: int = 0
+    source: str = "spectator"  # or "replay"
+
+
+@dataclass(frozen=True)
+class SpectatorGame(Event):
+    """The spectator's game ended (never dropped); the next starts with the newest weights."""
+
+    kind: ClassVar[str] = "spectator_game"
+    game: int
+    lines: int
+    pieces: int
+    policy_timesteps: int
+    best_lines: int
+    capped: bool = False
+    board: bytes = b""  # the final locked board
+
+
+@dataclass(frozen=True)
+class SetPace(Command):
+    """The spectator's pace in placements per second (0 = instant); training is untouched."""
+
+    kind: ClassVar[str] = "set_pace"
+    pace: float
+
+
+@dataclass(frozen=True)
+class SetView(Command):
+    """What the board shows: the spectator's game, training env 0 or nothing."""
+
+    kind: ClassVar[str] = "set_view"
+    view: str

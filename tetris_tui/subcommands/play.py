@@ -42,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="cap per game",
     )
     parser.add_argument(
+        "--pace",
+        dest="play_pace",
+        type=finite_float,
+        default=5.0,
+        metavar="N",
+        help="placements per second for placement-env models (0 = instant; default 5)",
+    )
+    parser.add_argument(
         "--step-delay",
         dest="play_step_delay",
         type=finite_float,
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.play_seed,
             device=args.play_device,
             step_delay=args.play_step_delay,
+            pace=args.play_pace,
         )
     except (CheckpointError, ConfigError) as exc:
         fail(str(exc))

@@ -31,7 +31,9 @@ from tetris_tui.protocol import (
     Pong,
     Resume,
     SaveSlot,
+    SetPace,
     SetSpeed,
+    SetView,
     SetWatch,
     Status,
     Stop,
@@ -42,6 +44,7 @@ from tetris_tui.training.command_channel import CommandChannel
 from tetris_tui.training.game_stats import RollingGames
 from tetris_tui.training.reporter import EventSink
 from tetris_tui.training.saver import CheckpointWriter
+from tetris_tui.training.spectator import env_frames_wanted
 
 # How often the stop flag (signals, a dead UI) is looked at (seconds).
 CONTROL_INTERVAL = 0.02
@@ -83,7 +86,8 @@ class ReportingCallback(BaseCallback):
         self.writer = writer
         self.evaluator = evaluator
         self.delay = config.step_delay
-        self.watch = config.watch and config.fps > 0
+        self.watch = env_frames_wanted(config, config.view)
+        self.spectator: Any = None  # the spectator process's handle (worker.py sets it)
         self.stop_requested = False
         self.paused = False
         self.target_reached = False
@@ -109,8 +113,15 @@ class ReportingCallback(BaseCallback):
         self._game_started = [time.time()] * self.training_env.num_envs
         self._best_saved_at = 0.0
         self.sink.send(Status(RUNNING, self.num_timesteps))
+        self._publish_weights()
+
+    def _publish_weights(self) -> None:
+        """The spectator gets the newest weights: a memcpy into shared memory."""
+        if self.spectator is not None:
+            self.spectator.publish(self.model.policy, self.num_timesteps)
 
     def _on_rollout_start(self) -> None:
+        self._publish_weights()  # an update just finished (or training just began)
         # SB3 records the update's figures in train() and clears them at the next
         # dump, so they are read here, between the two.
         values = self.model.logger.name_to_value
@@ -199,6 +210,8 @@ class ReportingCallback(BaseCallback):
 
     def _control(self, now: float) -> None:
         self._next_control = now + CONTROL_INTERVAL
+        if self.spectator is not None:
+            self.spectator.forward(self.sink)
         if now >= self._next_flush:
             self._next_flush = now + GAMES_FLUSH_INTERVAL
             self.sink.flush()
@@ -229,6 +242,12 @@ class ReportingCallback(BaseCallback):
             self.delay = max(0.0, float(command.delay))
         elif isinstance(command, SetWatch):
             self.watch = bool(command.on) and self.config.fps > 0
+        elif isinstance(command, SetView):
+            self.watch = env_frames_wanted(self.config, command.view)
+            if self.spectator is not None:
+                self.spectator.set_view(command.view)
+        elif isinstance(command, SetPace) and self.spectator is not None:
+            self.spectator.set_pace(command.pace)
         elif isinstance(command, SaveSlot):
             self._save_slot(command.name, command.overwrite)
         elif isinstance(command, Ping):
@@ -245,6 +264,8 @@ class ReportingCallback(BaseCallback):
         self._rate_mark = (time.monotonic(), self.num_timesteps)
         while self.paused and not self.stop_requested:
             self._apply_commands(block=0.1)
+            if self.spectator is not None:
+                self.spectator.forward(self.sink)
             if self.stop_flag.is_set():
                 self._request_stop()
             now = time.monotonic()

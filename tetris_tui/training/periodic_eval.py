@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from tetris_tui.config import Config
@@ -25,6 +26,7 @@ class PeriodicEvaluator:
         self.config = config
         self.writer = writer
         self.round = 0
+        self.replays: Any = None  # BestReplay, made at the first evaluation
 
     def __call__(
         self, model: Any, timesteps: int, should_stop: Callable[[], bool] = lambda: False
@@ -51,6 +53,7 @@ class PeriodicEvaluator:
             lines_mean=statistics.fmean(lines),
             lines_max=max(lines),
         )
+        self._record_best(model, results, seed, timesteps, should_stop)
         self.writer.extra["last_eval"] = {
             "timesteps": timesteps,
             "games": len(lines),
@@ -59,3 +62,32 @@ class PeriodicEvaluator:
             "capped": sum(bool(r.capped) for r in results),
         }
         return event
+
+    def _record_best(
+        self, model: Any, results: list[Any], seed: int, timesteps: int, should_stop: Any
+    ) -> None:
+        """A best game so far is played again, recorded, into ``replays/best.json``.
+
+        Greedy play is deterministic, so replaying the seed of the round's best
+        game costs one game, and only when it is a new best.
+        """
+        from tetris_tui.training.best_replay import BestReplay
+        from tetris_tui.training.greedy_game import policy_predictor, record_game
+
+        if self.config.env.kind != "placement" or not results:
+            return
+        if self.replays is None:
+            self.replays = BestReplay(self.config.run_dir)
+        index = max(range(len(results)), key=lambda i: results[i].lines)
+        if not self.replays.beats(results[index].lines, results[index].pieces):
+            return
+        game = record_game(
+            policy_predictor(model.policy),
+            self.config.env,
+            seed + index,
+            EVAL_MAX_PIECES,
+            timesteps,
+            should_stop,
+        )
+        if game is not None:
+            self.replays.offer(replace(game, source="eval"))

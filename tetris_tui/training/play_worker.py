@@ -19,6 +19,7 @@ from tetris_tui.protocol import (
     RUNNING,
     STARTING,
     STOPPED,
+    VIEW_SPECTATOR,
     Board,
     Error,
     Info,
@@ -26,8 +27,11 @@ from tetris_tui.protocol import (
     Ping,
     Pong,
     Resume,
+    SetPace,
     SetSpeed,
+    SetView,
     SetWatch,
+    SpectatorGame,
     Status,
     Stop,
 )
@@ -75,6 +79,8 @@ class Player:
         self.stop_flag = stop_flag
         self.delay = config.step_delay or PLAY_DELAY
         self.watch = True
+        self.pace = config.pace
+        self.view = config.view
         self.paused = False
         self.stopped = False
 
@@ -86,6 +92,9 @@ class Player:
 
         configure_torch(self.config)
         model, env_config = load_for_play(self.model_dir, self.config.device)
+        if env_config.kind == "placement":
+            self._spectate(model, env_config)
+            return
         env = make_env(env_config.__class__(**{**env_config.__dict__, "max_pieces": 10_000}))
         seed = None if self.config.seed is None else self.config.seed + 1
         obs, _ = env.reset(seed=seed)
@@ -115,6 +124,50 @@ class Player:
                 time.sleep(self.delay)
         env.close()
 
+    def _spectate(self, model: Any, env_config: Any) -> None:
+        """Placement models play as the spectator does: animated placements at the pace."""
+        from tetris_tui.training.game_stats import RollingGames
+        from tetris_tui.training.greedy_game import GreedyGame, policy_predictor
+
+        game = GreedyGame(env_config, None if self.config.seed is None else self.config.seed + 1)
+        predict = policy_predictor(model.policy)
+        games = RollingGames()
+        self.sink.send(Info(f"playing {self.model_dir} (greedy, no training)"))
+        self.sink.send(Status(RUNNING, 0))
+        game.new_game(int(model.num_timesteps))
+        started, steps, next_at = time.time(), 0, time.monotonic()
+        while not self._should_stop():
+            if self.paused or self.commands.pending():
+                self._obey()
+            if self.paused or self.view != VIEW_SPECTATOR:
+                if not self.paused:
+                    time.sleep(0.05)
+                continue
+            event = game.step(predict, self.pace)
+            steps += 1
+            if event is not None:
+                self.sink.send(event)
+            if game.finished is not None:
+                record = game.finished
+                result = {"lines": record.lines, "pieces": record.pieces, "capped": record.capped}
+                result.update(reward=0.0, length=record.pieces)
+                self.sink.send(games.add(result, steps, 0, started))
+                self.sink.send(
+                    SpectatorGame(
+                        game=game.game,
+                        lines=record.lines,
+                        pieces=record.pieces,
+                        policy_timesteps=record.policy_timesteps,
+                        best_lines=game.best_lines,
+                        capped=record.capped,
+                        board=record.final_board,
+                    )
+                )
+                started = time.time()
+                game.new_game()
+            next_at = _wait_for(next_at, self.pace, self._should_stop)
+        game.close()
+
     def _should_stop(self) -> bool:
         return self.stopped or self.stop_flag.is_set()
 
@@ -135,5 +188,20 @@ class Player:
                 self.delay = max(0.0, float(command.delay))
             elif isinstance(command, SetWatch):
                 self.watch = bool(command.on)
+            elif isinstance(command, SetPace):
+                self.pace = max(0.0, float(command.pace))
+            elif isinstance(command, SetView):
+                self.view = command.view
             elif isinstance(command, Ping):
                 self.sink.send(Pong(command.token))
+
+
+def _wait_for(next_at: float, pace: float, stopped: Any) -> float:
+    """Sleep until one placement after ``next_at`` at ``pace`` (no catch-up bursts)."""
+    if pace <= 0:
+        return time.monotonic()
+    due = next_at + 1.0 / pace
+    while not stopped() and (now := time.monotonic()) < due:
+        time.sleep(min(0.05, due - now))
+    now = time.monotonic()
+    return due if now - due < 1.0 / pace else now

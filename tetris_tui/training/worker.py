@@ -106,6 +106,7 @@ class Trainer:
         fault_step = faults.raise_at_step()
         configure_torch(config)
         venv = build_vec_env(config)
+        spectator = None
         try:
             model, meta = self._load_or_create(venv)
             start = int(model.num_timesteps)
@@ -118,12 +119,16 @@ class Trainer:
             callback = ReportingCallback(
                 config, self.sink, self.commands, self.stop_flag, games, writer, evaluator
             )
+            spectator = self._spectator(model)
+            callback.spectator = spectator
             callbacks: Any = callback
             if fault_step is not None:
                 callbacks = [callback, FaultCallback(fault_step)]
             remaining = config.total_timesteps - start
             if remaining > 0 and not self.stop_flag.is_set():
                 model.learn(remaining, callback=callbacks, reset_num_timesteps=False)
+            if spectator is not None:
+                spectator.request_stop()  # it ends while the checkpoints are written
             timesteps = int(model.num_timesteps)
             # A stop before learn() began (a Stop or hang-up during start-up) is a
             # stop too, not a finished run: no ``final``, and nothing new to save.
@@ -138,7 +143,21 @@ class Trainer:
                 return FINISHED, timesteps, f"target of {config.target_lines:g} lines/game reached"
             return FINISHED, timesteps, f"reached {config.total_timesteps:,} timesteps"
         finally:
+            if spectator is not None:
+                spectator.close()
             _close_quietly(venv)
+
+    def _spectator(self, model: Any) -> Any:
+        """The spectator process (placement env only); None when it cannot start."""
+        from tetris_tui.training.spectator import Spectator, spectator_available
+
+        if not spectator_available(self.config):
+            return None
+        try:
+            return Spectator(self.config, model.policy)
+        except Exception as exc:  # noqa: BLE001 - watching is never worth a crashed run
+            self.sink.send(Warning(f"spectator not started: {_one_line(exc)}"))
+            return None
 
     def _load_or_create(self, venv: Any) -> tuple[Any, dict[str, Any]]:
         """Resume from ``latest`` when it loads; move a damaged one aside and start fresh."""

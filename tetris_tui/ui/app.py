@@ -24,13 +24,13 @@ from tetris_tui import protocol as p
 from tetris_tui.config import Config
 from tetris_tui.training.checkpoints import finished_at, finished_message
 from tetris_tui.training.session import TrainingSession
+from tetris_tui.ui.board_keys import BoardKeys
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
 from tetris_tui.ui.screens.main import MainScreen
 from tetris_tui.ui.screens.quit import LEAVE, STOP, QuitScreen
 from tetris_tui.ui.widgets.status import IDLE, StatusInfo
 
-SPEED_LADDER = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5)
 DRAIN_HZ = 20.0
 DRAIN_MAX = 500  # events per tick: bounds the work of one tick
 STOP_TIMEOUT = 15.0  # session.stop() escalates to terminate/kill after this
@@ -64,20 +64,21 @@ class SessionLike(Protocol):
     def alive(self) -> bool: ...
 
 
-class TetrisApp(App[None]):
+class TetrisApp(BoardKeys, App[None]):
     """Train PPO on Tetris in a worker process and watch it learn (or watch a model play)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tetris-tui"
 
-    _speed = Binding.Group("speed", compact=True)
+    _speed = Binding.Group("pace", compact=True)
     BINDINGS = [
         Binding("s", "start", "start"),
         Binding("x", "stop", "stop"),
         Binding("p", "pause", "pause"),
-        Binding("w", "watch", "watch"),
+        Binding("w", "watch", "board"),
         Binding("plus,equals_sign", "faster", "faster", key_display="+", group=_speed),
         Binding("minus", "slower", "slower", key_display="-", group=_speed),
+        Binding("r", "replay", "replay best", show=False),
         Binding("m", "models", "models"),
         Binding("k", "keep_slot", "keep slot", show=False),
         Binding("f", "follow", "follow", show=False),
@@ -106,16 +107,20 @@ class TetrisApp(App[None]):
         self.session: SessionLike = session_factory()  # cheap: spawns nothing
         self.state = self.session.state if self.session.attached else IDLE
         self._history_pending = self.session.attached  # hold live events until it is shown
-        self.watching = config.watch
-        # The configured delay joins the ladder (play mode starts at 0.15 s).
-        self.speeds = tuple(sorted({*SPEED_LADDER, config.step_delay}))
-        self.speed_index = self.speeds.index(config.step_delay)
+        self.view = config.view if config.watch else p.VIEW_OFF
+        self.pace = config.pace  # the spectator's; training's speed is never changed here
         self.last_error: p.Error | None = None
         self._starting = False  # session.start() in flight (drain paused)
         self._stopping = False  # session.stop() in flight (drain paused)
         self._quitting = False
         self._stop_requested_at: float | None = None
-        self.main = MainScreen(self._status_info(), self.watching, None if play_model else config)
+        self.main = MainScreen(
+            self._status_info(),
+            self.view != p.VIEW_OFF,
+            None if play_model else config,
+            self.view,
+            self.pace,
+        )
 
     def get_default_screen(self) -> Screen:
         return self.main
@@ -228,8 +233,9 @@ class TetrisApp(App[None]):
             run_dir=f"play {play.parent.name}/{play.name}" if play else str(self.config.run_dir),
             state=self.state,
             total_timesteps=0 if play else self.config.total_timesteps,
-            delay=self.speeds[self.speed_index],
-            watching=self.watching,
+            delay=self.config.step_delay,
+            watching=self.view != p.VIEW_OFF,
+            pace=self.pace,
         )
 
     def _update_status(self) -> None:
@@ -240,11 +246,12 @@ class TetrisApp(App[None]):
             total_timesteps=info.total_timesteps,
             delay=info.delay,
             watching=info.watching,
+            pace=info.pace,
         )
 
     def run_config(self) -> Config:
-        """The config a start uses: the CLI's, with the speed and watch chosen here."""
-        return self.config.replace(step_delay=self.speeds[self.speed_index], watch=self.watching)
+        """The config a start uses: the CLI's, with the board view and pace chosen here."""
+        return self.config.replace(view=self.view, pace=self.pace, watch=True)
 
     # -- actions -----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -255,8 +262,8 @@ class TetrisApp(App[None]):
             "start": not busy and self.state in RESTARTABLE and not self.session.alive,
             "stop": not busy and self.state in (p.STARTING, p.RUNNING, p.PAUSED),
             "pause": active,
-            "faster": self.speed_index > 0,
-            "slower": self.speed_index < len(self.speeds) - 1,
+            "faster": self.pace_action_enabled("faster"),
+            "slower": self.pace_action_enabled("slower"),
             "keep_slot": active and self.play_model is None,
             "models": not busy,
             "show_error": self.last_error is not None,
@@ -320,26 +327,6 @@ class TetrisApp(App[None]):
             self.session.send(p.Resume())
             self._set_state(p.RUNNING)
 
-    def action_watch(self) -> None:
-        self.watching = not self.watching
-        self.main.board_view.set_watching(self.watching)
-        self.session.send(p.SetWatch(self.watching))
-        self._update_status()
-
-    def _set_speed(self, index: int) -> None:
-        index = max(0, min(len(self.speeds) - 1, index))
-        if index != self.speed_index:
-            self.speed_index = index
-            self.session.send(p.SetSpeed(self.speeds[index]))
-            self._update_status()
-            self.refresh_bindings()
-
-    def action_faster(self) -> None:
-        self._set_speed(self.speed_index - 1)
-
-    def action_slower(self) -> None:
-        self._set_speed(self.speed_index + 1)
-
     def action_keep_slot(self, name: str = "", overwrite: bool = False) -> None:
         if self.check_action("keep_slot", ()):
             name = name or f"step-{self.timesteps}"
@@ -366,7 +353,6 @@ class TetrisApp(App[None]):
                 )
                 return
             self.play_model = Path(request.path)
-            self.speed_index = self.speeds.index(min(self.speeds, key=lambda s: abs(s - 0.15)))
             self._update_status()
             self.action_start()
 
@@ -466,7 +452,8 @@ class TetrisApp(App[None]):
             ("start", "Start", "Spawn the worker; training resumes from latest/"),
             ("stop", "Stop", "Save latest/ and end the worker"),
             ("pause", "Pause / resume", "Hold the worker without ending it"),
-            ("watch", "Watching on/off", "Board frames on or off"),
+            ("watch", "Board view", "spectator, training env 0 or off"),
+            ("replay", "Replay the best game", "replays/best.json on the board"),
             ("models", "Models", "latest, best, final and the slots: keep, rename, play"),
             ("keep_slot", "Keep a slot", "Copy the current model into slots/"),
             ("show_error", "Show last error", "The worker's traceback"),

@@ -22,6 +22,8 @@ from textual.widgets import Footer, Static
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
+from tetris_tui.ui.spectator_feed import SpectatorFeed
+from tetris_tui.ui.spectator_titles import board_titles
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel, geometry_for
@@ -35,6 +37,8 @@ PANEL_SLACK = 0.15
 # Terminal size (columns, lines) from which board cells are drawn twice as big.
 BIG_BOARD_SIZE = (200, 60)
 VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
+# Animation frames per second of the spectator's board (only while something moves).
+ANIMATION_HZ = 30.0
 
 
 class MainScreen(Screen[None]):
@@ -44,7 +48,14 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (40, "-narrow"), (100, "-wide"), (140, "-xwide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (12, "-short"), (40, "-tall")]
 
-    def __init__(self, info: StatusInfo, watching: bool, config: Config | None = None) -> None:
+    def __init__(
+        self,
+        info: StatusInfo,
+        watching: bool,
+        config: Config | None = None,
+        view: str = p.VIEW_SPECTATOR,
+        pace: float = p.DEFAULT_PACE,
+    ) -> None:
         super().__init__()
         self.run_info = RunInfo(config_rows(config) if config else [], id="runinfo")
         self.status_bar = StatusBar(info, id="status")
@@ -53,6 +64,9 @@ class MainScreen(Screen[None]):
         self.episode_log = EpisodeLog(id="episodes")
         self.footer = Footer()
         self.board_view.set_watching(watching)
+        self.view = view if watching else p.VIEW_OFF
+        self.feed = SpectatorFeed(pace)
+        self.replay_game: Any = None
         self.timesteps = info.timesteps
         self._pending_games: list[p.Episode] = []
         self._pending_status: dict[str, Any] = {}
@@ -71,8 +85,8 @@ class MainScreen(Screen[None]):
         yield self.footer
 
     def on_mount(self) -> None:
-        self.board_view.border_title = "board"
-        self.board_view.border_subtitle = "env 0"
+        self.set_view(self.view)
+        self.set_interval(1.0 / ANIMATION_HZ, self._spectator_tick, name="spectator")
         self.learning.border_title = "learning"
         self.episode_log.border_title = "episodes"
         self.run_info.border_title = "run"
@@ -104,7 +118,11 @@ class MainScreen(Screen[None]):
         frame: p.Board | None = None
         control: list[p.Event] = []
         for event in batch:
-            if isinstance(event, p.Board):
+            if isinstance(event, p.SpectatorPlacement):
+                self.feed.add(event)
+            elif isinstance(event, p.SpectatorGame):
+                self.feed.game_over(event)
+            elif isinstance(event, p.Board):
                 frame = event
             elif isinstance(event, p.Episode):
                 self._pending_games.append(event)
@@ -123,11 +141,55 @@ class MainScreen(Screen[None]):
                 if isinstance(event, p.Status) and event.timesteps:
                     self.timesteps = event.timesteps
                 control.append(event)
-        drawn = frame is not None and self.board_view.watching
+        drawn = frame is not None and self.board_view.watching and self._shows_env_frames()
         if drawn:
             self.board_view.show_frame(frame)
         self.flush_panels(with_board=drawn)
         return control
+
+    # -- the spectator's board ---------------------------------------------------------
+    def _shows_env_frames(self) -> bool:
+        """Training's frames: in the env view, or while no spectator plays (raw env)."""
+        if self.view == p.VIEW_ENV:
+            return True
+        return self.view == p.VIEW_SPECTATOR and self.feed.current is None and not self.feed.busy
+
+    def _spectator_tick(self) -> None:
+        """Draw the spectator's next frame, when there is one (30 Hz, idle when nothing moves)."""
+        if self.view != p.VIEW_SPECTATOR or not self.feed.busy:
+            return
+        frame = self.feed.tick(time.monotonic())
+        if frame is not None:
+            self.board_view.show_frame(frame)
+            self._titles()
+
+    def _titles(self) -> None:
+        title, subtitle = board_titles(self.view, self.feed, self.replay_game)
+        if self.board_view.border_title != title:
+            self.board_view.border_title = title
+        if self.board_view.border_subtitle != subtitle:
+            self.board_view.border_subtitle = subtitle
+
+    def set_view(self, view: str) -> None:
+        """spectator, env (training's env 0) or off."""
+        self.view = view
+        self.board_view.set_watching(view != p.VIEW_OFF)
+        self._titles()
+
+    def set_pace(self, pace: float) -> None:
+        self.feed.pace = pace
+
+    def start_replay(self, game: Any) -> None:
+        from tetris_tui.replay import replay_events
+
+        self.replay_game = game
+        self.feed.start_replay(replay_events(game, self.feed.pace))
+        self._titles()
+
+    def stop_replay(self) -> None:
+        self.replay_game = None
+        self.feed.stop_replay()
+        self._titles()
 
     def flush_panels(self, force: bool = False, with_board: bool = True) -> None:
         """Games and sparklines reach the screen at most PANEL_HZ times a second.

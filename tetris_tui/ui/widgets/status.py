@@ -42,6 +42,7 @@ class StatusInfo:
     elapsed_s: float | None = None
     delay: float = 0.0
     watching: bool = True
+    pace: float | None = None  # the spectator's placements/s (0 = instant); None: not shown
 
 
 def speed_label(delay: float, short: bool = False) -> str:
@@ -104,6 +105,11 @@ class StatusBar(TextLine):
         )
         elapsed = Text(fmt_duration(info.elapsed_s), style=value)
         speed = Text(speed_label(info.delay, short), style=value if info.delay else muted)
+        if info.pace is not None:
+            pace = "instant" if info.pace <= 0 else f"{info.pace:g}/s"
+            speed = Text.assemble(("pace " if not short else "", muted), (pace, value))
+            if info.delay:
+                speed.append(f" · {speed_label(info.delay, short)}", muted)
         run = Text.assemble(("" if short else "run ", muted), (info.run_dir, value))
         parts = [
             (1, Text("tetris-tui", style="bold")),

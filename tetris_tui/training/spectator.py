@@ -1,0 +1,285 @@
+"""The spectator: the newest policy plays its own greedy game at a watchable pace.
+
+It runs in its own small process, spawned by the training worker, so it never
+takes the worker's GIL: training runs at full speed beside it. The learner
+publishes its weights into shared memory at every PPO update (``SharedWeights``);
+the spectator loads the newest ones at the start of each game, plays one
+placement every ``1/pace`` seconds and puts small events on its own queue:
+``SpectatorPlacement`` (dropped when that queue is full) and ``SpectatorGame``
+(waits for room). The worker's callback forwards them to its event sink on its
+20 ms control tick (a poll when there is nothing: microseconds), so the app
+and every attached viewer get them like any other event. Its best game goes
+to ``replays/best.json``.
+
+It dies with the worker: the worker stops it on every way out, the kernel
+kills it if the worker dies (``PR_SET_PDEATHSIG``), and it also checks its
+parent pid between placements. Its output goes to the worker's log (inherited
+fds 1 and 2), never to the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tetris_tui.config import Config, EnvConfig
+from tetris_tui.protocol import (
+    INSTANT,
+    VIEW_ENV,
+    VIEW_SPECTATOR,
+    SpectatorGame,
+    SpectatorPlacement,
+)
+
+# Events at most this often at the instant pace (the spectator then plays flat out).
+MAX_EVENT_HZ = 60.0
+# Longest sleep between two looks at the stop flag, the pace and the parent.
+NAP = 0.05
+PR_SET_PDEATHSIG = 1
+# Events the spectator may have waiting for the worker to forward.
+OUTBOX_SIZE = 256
+# The spectator's niceness: on a busy machine training gets the CPU first.
+NICENESS = 10
+
+
+def spectator_available(config: Config) -> bool:
+    """The spectator animates placements: it needs the placement env."""
+    return config.env.kind == "placement"
+
+
+def env_frames_wanted(config: Config, view: str) -> bool:
+    """Whether training's env 0 should send board frames for this view."""
+    if config.fps <= 0 or not config.watch:
+        return False
+    return view == VIEW_ENV or (view == VIEW_SPECTATOR and not spectator_available(config))
+
+
+@dataclass(frozen=True)
+class SpectatorSetup:
+    """What the spectator process is started with (pickled once, at spawn)."""
+
+    env: EnvConfig
+    policy_class: str  # "module:qualname": imported once the spectator runs at low priority
+    policy_params: bytes  # the policy's constructor parameters, pickled
+    run_dir: Path
+    seed: int | None
+    parent_pid: int
+
+
+class Spectator:
+    """The worker's handle on its spectator process: start, feed weights, steer, stop."""
+
+    def __init__(self, config: Config, policy: Any) -> None:
+        from tetris_tui.training.shared_weights import SharedWeights
+
+        context = multiprocessing.get_context("spawn")
+        self.weights = SharedWeights.for_policy(context, policy)
+        self.pace = context.RawValue("d", float(config.pace))
+        self.active = context.RawValue("b", int(config.view == VIEW_SPECTATOR))
+        self.stop_event = context.Event()
+        self.outbox = context.Queue(OUTBOX_SIZE)
+        # Set by the spectator once it plays (and so may hold the events queue's lock).
+        self.ready = context.RawValue("b", 0)
+        setup = SpectatorSetup(
+            env=config.env,
+            policy_class=f"{type(policy).__module__}:{type(policy).__qualname__}",
+            policy_params=pickle.dumps(policy._get_constructor_parameters()),
+            run_dir=config.run_dir,
+            seed=None if config.seed is None else config.seed + 7,
+            parent_pid=os.getpid(),
+        )
+        self.process = context.Process(
+            target=spectator_entry,
+            args=(
+                setup,
+                self.outbox,
+                self.weights,
+                self.pace,
+                self.active,
+                self.stop_event,
+                self.ready,
+            ),
+            name="tetris-tui-spectator",
+            daemon=True,  # multiprocessing also ends it at the worker's exit
+        )
+        self.process.start()
+
+    def publish(self, policy: Any, timesteps: int) -> None:
+        self.weights.publish(policy, timesteps)
+
+    def set_pace(self, pace: float) -> None:
+        self.pace.value = max(0.0, float(pace))
+
+    def set_view(self, view: str) -> None:
+        self.active.value = int(view == VIEW_SPECTATOR)
+
+    def forward(self, sink: Any, limit: int = OUTBOX_SIZE) -> None:
+        """Send what the spectator has put out since the last call (worker side)."""
+        outbox = self.outbox
+        for _ in range(limit):
+            try:
+                event = outbox.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                return
+            sink.send(event)
+
+    def request_stop(self) -> None:
+        """Ask it to end (it looks every 50 ms); ``close`` waits for it."""
+        self.stop_event.set()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop it and wait; terminate, then kill, if it does not go.
+
+        Still starting (importing torch), it has never touched the events queue,
+        so it is killed at once: nothing to wait for. Once it plays, a kill could
+        leave the queue's shared lock held, so it gets ``timeout`` to end itself.
+        """
+        self.stop_event.set()
+        if not self.ready.value:
+            self.process.kill()
+        self.process.join(timeout)
+        for escalate in (self.process.terminate, self.process.kill):
+            if self.process.exitcode is not None:
+                break
+            escalate()
+            self.process.join(1.0)
+        with contextlib.suppress(Exception):
+            self.outbox.cancel_join_thread()
+            self.outbox.close()
+
+
+# -- the spectator process ----------------------------------------------------------
+
+
+def spectator_entry(
+    setup: SpectatorSetup,
+    events: Any,
+    weights: Any,
+    pace: Any,
+    active: Any,
+    stop: Any,
+    ready: Any,
+) -> None:
+    """Play greedy games with the newest weights until told to stop or orphaned."""
+    _die_with_parent()
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)  # a viewer: training comes first, even its imports
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    import torch
+
+    from tetris_tui.training.best_replay import BestReplay
+    from tetris_tui.training.greedy_game import GreedyGame, policy_predictor
+
+    torch.set_num_threads(1)
+    torch.distributions.Distribution.set_default_validate_args(False)
+    module, _, name = setup.policy_class.partition(":")
+    policy_class = getattr(importlib.import_module(module), name)
+    policy = policy_class(**pickle.loads(setup.policy_params))
+    policy.set_training_mode(False)
+    predict = policy_predictor(policy)
+    best = BestReplay(setup.run_dir)
+    loop = _Loop(setup, events, weights, pace, active, stop)
+    ready.value = 1
+    seen = 0
+    while seen == 0 and loop.running():
+        seen = weights.load_into(policy, 0) or 0
+        time.sleep(NAP)
+    game = GreedyGame(setup.env, setup.seed)
+    game.new_game(weights.timesteps.value)
+    try:
+        while loop.running():
+            if not active.value:
+                time.sleep(NAP)
+                continue
+            event = game.step(predict, pace.value)
+            if event is not None:
+                loop.send_placement(event)
+            if game.finished is not None:
+                record = game.finished
+                best.offer(record)
+                loop.send_game(record, game)
+                seen = weights.load_into(policy, seen) or seen
+                game.new_game(weights.timesteps.value)
+            loop.wait_for_pace()
+    finally:
+        game.close()
+        with contextlib.suppress(Exception):
+            if stop.is_set():
+                events.cancel_join_thread()
+
+
+class _Loop:
+    """The spectator's pacing, its sending, and when to stop."""
+
+    def __init__(
+        self, setup: SpectatorSetup, events: Any, weights: Any, pace: Any, active: Any, stop: Any
+    ) -> None:
+        self.setup = setup
+        self.events = events
+        self.pace = pace
+        self.stop = stop
+        self.next_at = time.monotonic()
+        self.next_event_at = 0.0
+
+    def running(self) -> bool:
+        return not self.stop.is_set() and os.getppid() == self.setup.parent_pid
+
+    def wait_for_pace(self) -> None:
+        """Sleep until the next placement is due; no burst to catch up after a stall."""
+        while self.running():
+            pace = self.pace.value
+            now = time.monotonic()
+            if pace <= INSTANT:
+                self.next_at = now
+                return
+            due = self.next_at + 1.0 / pace
+            if now >= due:
+                self.next_at = due if now - due < 1.0 / pace else now
+                return
+            time.sleep(min(NAP, due - now))
+
+    def send_placement(self, event: SpectatorPlacement) -> None:
+        now = time.monotonic()
+        if self.pace.value <= INSTANT:
+            if now < self.next_event_at:
+                return
+            self.next_event_at = now + 1.0 / MAX_EVENT_HZ
+        with contextlib.suppress(queue.Full, ValueError, OSError):
+            self.events.put_nowait(event)
+
+    def send_game(self, record: Any, game: Any) -> None:
+        event = SpectatorGame(
+            game=game.game,
+            lines=record.lines,
+            pieces=record.pieces,
+            policy_timesteps=record.policy_timesteps,
+            best_lines=game.best_lines,
+            capped=record.capped,
+            board=record.final_board,
+        )
+        while self.running():
+            try:
+                self.events.put(event, timeout=0.25)
+                return
+            except queue.Full:
+                continue
+            except (ValueError, OSError):
+                return
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL us when the worker dies, however it dies."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
