@@ -30,7 +30,7 @@ MEAN_WINDOW = 100
 
 # An Episode as RunLog writes it: json.dumps of the dataclass's fields, in order.
 _EPISODE = re.compile(
-    rb'\{"episode":(\d+),"lines":(\d+),"reward":[^,]*,"pieces":\d+,"length":\d+,'
+    rb'\{"episode":\d+,"lines":(\d+),"reward":[^,]*,"pieces":\d+,"length":\d+,'
     rb'"timesteps":(\d+),"time":([-+.\deE]+),'
 )
 _EPISODE_KIND = b'"kind":"episode"'
@@ -43,7 +43,6 @@ class RunCurve:
 
     games: BucketHistory = field(default_factory=BucketHistory)
     evals: BucketHistory = field(default_factory=lambda: BucketHistory(EVAL_CAPACITY))
-    last_episode: int = 0  # number of the newest game read (live games after it are new)
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=MEAN_WINDOW))
 
 
@@ -74,11 +73,10 @@ def _read_chunk(data: bytes, curve: RunCurve) -> None:
     matches = _EPISODE.findall(data)
     if len(matches) == data.count(_EPISODE_KIND):
         if matches:
-            numbers, lines, steps, times = zip(*matches, strict=True)
+            lines, steps, times = zip(*matches, strict=True)
             values = list(map(int, lines))
             curve.games.extend(values, steps, times)
             curve.recent.extend(values[-MEAN_WINDOW:])
-            curve.last_episode = int(numbers[-1])
     else:
         for line in _lines_with(data, _EPISODE_KIND):
             _add_episode(curve, line)
@@ -116,9 +114,6 @@ def _add_episode(curve: RunCurve, line: bytes) -> None:
         return
     curve.games.add(lines, steps, when)
     curve.recent.append(lines)
-    number = _number(record, "episode")
-    if number is not None:
-        curve.last_episode = int(number)
 
 
 def _add_evaluation(curve: RunCurve, line: bytes) -> None:

@@ -51,7 +51,6 @@ class CurvePanel(Widget):
         self.recent: deque[float] = deque(maxlen=MEAN_WINDOW)
         self.best: float | None = None
         self.view = View()
-        self.last_episode = 0
         self.loading = False
         self._early: list[Episode] = []  # live games that came while the history loaded
         self._early_evals: list[Evaluation] = []
@@ -66,9 +65,6 @@ class CurvePanel(Widget):
             self._early.extend(episodes)
             return
         for game in episodes:
-            if game.episode and game.episode <= self.last_episode:
-                continue  # already read from the history
-            self.last_episode = max(self.last_episode, game.episode)
             self.games.add(game.lines, game.timesteps, game.time)
             self.recent.append(game.lines)
             self.best = game.lines if self.best is None else max(self.best, game.lines)
@@ -98,14 +94,19 @@ class CurvePanel(Widget):
         if curve is not None:
             self.games, self.evals = curve.games, curve.evals
             self.recent = curve.recent
-            self.last_episode = curve.last_episode
             highs = [bucket.high for bucket in curve.games]
             self.best = max(highs) if highs else None
+        # Games that came while the file was read may be in it already: by time,
+        # not number (a run resumed after a crash numbers from its checkpoint again).
+        last = self.games.last
+        read_until = last.time1 if last is not None else float("-inf")
         early, self._early = self._early, []
+        self.add_episodes(game for game in early if game.time > read_until)
         evals, self._early_evals = self._early_evals, []
-        self.add_episodes(early)
+        seen = {bucket.steps1 for bucket in self.evals}
         for evaluation in evals:
-            self.add_evaluation(evaluation)
+            if evaluation.timesteps not in seen:
+                self.add_evaluation(evaluation)
         self.flush(force=True)
 
     # -- keys ----------------------------------------------------------------------
@@ -148,12 +149,12 @@ class CurvePanel(Widget):
     def _update_titles(self) -> None:
         view = self.view
         mean = sum(self.recent) / len(self.recent) if self.recent else None
-        title = "lines / game"
+        title = "lines/game"
         if self.games.count:
-            title += f" · avg100 {fmt_num(mean)} · best {fmt_num(self.best)}"
-            title += f" · {fmt_int(self.games.count)} games"
+            title += f"  avg100 {fmt_num(mean)}  best {fmt_num(self.best)}"
+            title += f"  {fmt_int(self.games.count)} games"
         elif self.loading:
-            title += " · reading the run…"
+            title += "  reading the run…"
         smoothing = "ema off" if view.window <= 1 else f"ema {view.window}"
         scale = "log" if view.log_y else "lin"
         subtitle = f"t {view.axis} · l {scale} · a {smoothing}"
