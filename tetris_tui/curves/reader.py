@@ -18,6 +18,7 @@ import json
 import math
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,13 +29,15 @@ CHUNK = 1 << 21
 EVAL_CAPACITY = 256
 MEAN_WINDOW = 100
 
-# An Episode as RunLog writes it: json.dumps of the dataclass's fields, in order.
-_EPISODE = re.compile(
-    rb'\{"episode":\d+,"lines":(\d+),"reward":[^,]*,"pieces":\d+,"length":\d+,'
-    rb'"timesteps":(\d+),"time":([-+.\deE]+),'
-)
-_EPISODE_KIND = b'"kind":"episode"'
-_EVAL_KIND = b'"kind":"evaluation"'
+# An Episode as RunLog writes it (json.dumps of the dataclass's fields, in order):
+# lines from every game, found in one pass over the chunk; timesteps and time
+# only from the games at a bucket's edges (``_Fields``).
+_START = b'{"episode":'
+_LINES = re.compile(rb'\{"episode":\d+,"lines":(\d+),')
+_X = re.compile(rb'"timesteps":(\d+),"time":([-+.\deE]+)[,}]')
+# Twice in every episode record, however it is spaced: as a key and as the kind.
+_EPISODE_WORD = b'"episode"'
+_EVAL_WORD = b'"evaluation"'
 
 
 @dataclass
@@ -70,19 +73,45 @@ def read_curve(run_dir: Path, capacity: int = DEFAULT_CAPACITY, chunk: int = CHU
 
 
 def _read_chunk(data: bytes, curve: RunCurve) -> None:
-    matches = _EPISODE.findall(data)
-    if len(matches) == data.count(_EPISODE_KIND):
-        if matches:
-            lines, steps, times = zip(*matches, strict=True)
-            values = list(map(int, lines))
-            curve.games.extend(values, steps, times)
+    found = _LINES.findall(data)
+    episodes = data.split(b"\n")
+    episodes.pop()  # the chunk ends with a newline
+    if len(episodes) != len(found):  # checkpoints, status, evaluations among the games
+        episodes = [line for line in episodes if line.startswith(_START)]
+    if len(found) == len(episodes) and 2 * len(found) == data.count(_EPISODE_WORD):
+        if found:
+            values = list(map(int, found))
+            curve.games.extend(values, _Fields(episodes, 1), _Fields(episodes, 2))
             curve.recent.extend(values[-MEAN_WINDOW:])
     else:
-        for line in _lines_with(data, _EPISODE_KIND):
+        for line in _lines_with(data, _EPISODE_WORD):
             _add_episode(curve, line)
-    if _EVAL_KIND in data:
-        for line in _lines_with(data, _EVAL_KIND):
+    if _EVAL_WORD in data:
+        for line in _lines_with(data, _EVAL_WORD):
             _add_evaluation(curve, line)
+
+
+class _Fields(Sequence[float]):
+    """Timesteps (group 1) or time (group 2) of each game, parsed only when asked for."""
+
+    def __init__(self, lines: list[bytes], group: int) -> None:
+        self._lines = lines
+        self._group = group
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index: int) -> float:  # type: ignore[override]
+        for back in range(index, -1, -1):
+            line = self._lines[back]
+            match = _X.search(line)
+            if match:
+                return float(match.group(self._group))
+            record = _record(line)  # RunLog never writes these: another shape, still JSON
+            value = _number(record or {}, ("timesteps", "time")[self._group - 1])
+            if value is not None:
+                return value
+        return 0.0
 
 
 def _lines_with(data: bytes, marker: bytes) -> list[bytes]:

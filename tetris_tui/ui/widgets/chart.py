@@ -69,8 +69,10 @@ def draw(
     transform = (lambda v: math.log10(1.0 + max(v, 0.0))) if view.log_y else float
     top = max([*means, *smooth, *eval_ys, 1.0])
     top = top if view.log_y else nice_ceiling(top)
-    x_low = 0.0 if view.axis == TIME else min([xs[0], *eval_xs[:1]])
-    x_high = max([xs[-1], *eval_xs[-1:]])
+    first, last = buckets[0], buckets[-1]
+    x_low = 0.0 if view.axis == TIME else min([first.steps0, *eval_xs[:1]])
+    end = last.time1 - origin if view.axis == TIME else last.steps1
+    x_high = max([end, *eval_xs[-1:]])
     canvas = Canvas(plot_w, plot_h, layers=3)
 
     def dots_x(values: Sequence[float]) -> list[int]:
