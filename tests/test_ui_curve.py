@@ -95,6 +95,26 @@ async def test_games_that_came_while_the_history_loaded_count_once(tmp_path):
         assert "41 games" in str(panel.border_title)
 
 
+async def test_the_layers_stay_apart_in_256_colours_and_without_colour():
+    from rich.color import ColorSystem
+
+    panel = CurvePanel()
+    async with WidgetHost(panel).run_test(size=(60, 12)) as pilot:
+        panel.add_episodes(fixed_episodes(30))
+        panel.flush(force=True)
+        await pilot.pause()
+        styles = panel.layer_styles()
+        eight_bit = {
+            name: styles[name].color.downgrade(ColorSystem.EIGHT_BIT)
+            for name in ("points", "line", "eval")
+        }
+        assert len(set(eight_bit.values())) == 3, eight_bit
+        # NO_COLOR drops colours and keeps attributes: the lines are bold, the points not.
+        assert styles["line"].bold and styles["eval"].bold and not styles["points"].bold
+        drawn = {seg.style for strip in panel._strips for seg in strip if seg.text.strip()}
+        assert styles["points"] in drawn and styles["line"] in drawn
+
+
 async def test_a_reopened_run_of_a_million_games_draws_from_its_first_game_within_2s(tmp_path):
     """The issue's acceptance: 1,000,000+ recorded games, whole curve, < 2 s, flat memory."""
     run = tmp_path / "run"

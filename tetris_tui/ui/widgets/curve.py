@@ -179,15 +179,24 @@ class CurvePanel(Widget):
         super().notify_style_update()
         self._strips = []  # a theme change: draw again
 
-    def _render_chart(self) -> list[Strip]:
-        width, height = self.size
+    def layer_styles(self) -> dict[str, Style]:
+        """Axis, points, line and eval styles: theme colours over the background.
+
+        Bold sets the lines apart from the points where colour is gone (NO_COLOR).
+        """
         base = self.rich_style
         _, background = self.background_colors
-        styles: dict[str | None, Style] = {None: base}
+        styles = {}
         for name in STYLE_NAMES:
             component = self.get_component_styles(f"curve--{name}")
             colour = (background + component.color).rich_color
             styles[name] = base + Style(color=colour, bold=bool(component.text_style.bold))
+        return styles
+
+    def _render_chart(self) -> list[Strip]:
+        width, height = self.size
+        base = self.rich_style
+        styles: dict[str | None, Style] = {None: base, **self.layer_styles()}
         if self.loading and not self.games.count:
             rows = draw(BucketHistory(), self.evals, self.view, width, height)
         else:
