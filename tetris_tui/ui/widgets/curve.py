@@ -149,12 +149,17 @@ class CurvePanel(Widget):
     def _update_titles(self) -> None:
         view = self.view
         mean = sum(self.recent) / len(self.recent) if self.recent else None
-        title = "lines/game"
-        if self.games.count:
-            title += f"  avg100 {fmt_num(mean)}  best {fmt_num(self.best)}"
-            title += f"  {fmt_int(self.games.count)} games"
-        elif self.loading:
-            title += "  reading the run…"
+        count, best = self.games.count, fmt_num(self.best)
+        title = "lines/game  reading the run…" if self.loading else "lines/game"
+        if count:
+            # The longest that fits the border: narrow terminals get the short forms.
+            for title in (
+                f"lines/game  avg100 {fmt_num(mean)}  best {best}  {fmt_int(count)} games",
+                f"lines/game  avg {fmt_num(mean)}  best {best}  {fmt_num(count)} games",
+                f"lines/game  avg {fmt_num(mean)}  {fmt_num(count)} games",
+            ):
+                if len(title) + 6 <= self.outer_size.width:
+                    break
         smoothing = "ema off" if view.window <= 1 else f"ema {view.window}"
         scale = "log" if view.log_y else "lin"
         subtitle = f"t {view.axis} · l {scale} · a {smoothing}"
@@ -174,6 +179,9 @@ class CurvePanel(Widget):
         if 0 <= y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width, self.rich_style)
+
+    def on_resize(self) -> None:
+        self._update_titles()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
