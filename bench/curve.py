@@ -7,8 +7,12 @@ nothing cached), ``--repeat`` times each, alternating. textual-plotext is
 optional: ``pip install textual-plotext`` to include it.
 
     python bench/curve.py [--size 126x16] [--repeat 50]
+    python bench/curve.py --read [--games 1000000]
 
 Last line: ``braille_ms=… plotext_ms=… ratio=…`` (medians; ratio = plotext ÷ braille).
+With ``--read``: a run of ``--games`` games written by RunLog is read back from
+its index and from the JSON alone, five times each, alternating:
+``index_s=… json_s=…`` (medians of wall time; CPU time beside them).
 """
 
 from __future__ import annotations
@@ -80,11 +84,53 @@ async def time_widget(make, redraw, size: tuple[int, int], repeat: int) -> list[
     return out
 
 
+def read_times(games: int) -> None:
+    """Reopen cost of a run of ``games`` games: from the index vs from the JSON."""
+    import tempfile
+    from pathlib import Path
+
+    from tetris_tui import protocol as p
+    from tetris_tui.curves.reader import read_curve
+    from tetris_tui.training.runlog import RunLog
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp)
+        log = RunLog(run)
+        rng = random.Random(1)
+        for start in range(1, games + 1, 1000):
+            log.append_many(
+                p.Episode(i, rng.randrange(40), 1.0, 30, 30, i * 40, 1.7e9 + i * 0.05, 0.05)
+                for i in range(start, min(games, start + 999) + 1)
+            )
+        log.close()
+        size = (run / "events.jsonl").stat().st_size
+        print(f"{games:,} games: events.jsonl {size / 1e6:.0f} MB")
+        times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for _ in range(5):
+            for use_index in (True, False):
+                wall, cpu = time.perf_counter(), time.process_time()
+                curve = read_curve(run, use_index=use_index)
+                times[use_index].append((time.perf_counter() - wall, time.process_time() - cpu))
+                assert curve.games.count == games
+    line = []
+    for use_index, name in ((True, "index"), (False, "json")):
+        walls = sorted(w for w, _ in times[use_index])
+        cpus = sorted(c for _, c in times[use_index])
+        print(f"{name:6} wall {walls[0]:.2f}–{walls[-1]:.2f} s, cpu {cpus[0]:.2f}–{cpus[-1]:.2f} s")
+        line.append(f"{name}_s={statistics.median(walls):.2f}")
+    print(" ".join(line))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="126x16", help="the chart's cells (160x50: 126x16)")
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--read", action="store_true", help="time reopening a long run instead")
+    parser.add_argument("--games", type=int, default=1_000_000, help="games in the run (--read)")
     args = parser.parse_args()
+    if args.read:
+        read_times(args.games)
+        return
     size = tuple(int(v) for v in args.size.split("x"))
     hist, evals = history()
 

@@ -10,6 +10,7 @@ import tracemalloc
 import pytest
 
 from tetris_tui import protocol as p
+from tetris_tui.curves import sidecar
 from tetris_tui.curves.buckets import BucketHistory, ema
 from tetris_tui.curves.reader import read_curve
 from tetris_tui.training.runlog import RunLog
@@ -119,7 +120,8 @@ def test_reader_fast_path_matches_json_line_by_line(tmp_path):
     ys = values(20_000)
     games = [game(i + 1, y) for i, y in enumerate(ys)]
     write_run(tmp_path, games, [p.Checkpoint(p.LATEST, "x", 1)])
-    curve = read_curve(tmp_path, capacity=64, chunk=4096)  # many chunks, cut mid-line
+    # The JSON path (no index), in many chunks cut mid-line.
+    curve = read_curve(tmp_path, capacity=64, chunk=4096, use_index=False)
     expected = BucketHistory(capacity=64)
     for line in (tmp_path / "events.jsonl").read_text().splitlines():
         record = json.loads(line)
@@ -137,7 +139,7 @@ def test_reader_falls_back_to_json_for_other_shapes_and_skips_torn_lines(tmp_pat
         handle.write(json.dumps({**other, "new_field": 1}) + "\n")
         handle.write('{"kind":"episode","lines":"x","timesteps":1,"time":1}\n')  # bad value
         handle.write(json.dumps(game(4, 9).to_json(), separators=(",", ":"))[:60])  # torn
-    curve = read_curve(tmp_path)
+    curve = read_curve(tmp_path, use_index=False)
     assert curve.games.count == 3
     assert [b.mean for b in curve.games] == [3, 5, 7]
 
@@ -154,14 +156,15 @@ def test_reader_memory_is_one_chunk_not_the_file(tmp_path):
     ys = values(200_000)
     write_run(tmp_path, [game(i + 1, y) for i, y in enumerate(ys)])
     size = (tmp_path / "events.jsonl").stat().st_size
-    tracemalloc.start()
-    try:
-        curve = read_curve(tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert curve.games.count == 200_000 and len(curve.games) <= 1024
-    assert size > 30e6 and peak < 12e6, (size, peak)
+    for use_index in (False, True):
+        tracemalloc.start()
+        try:
+            curve = read_curve(tmp_path, use_index=use_index)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert curve.games.count == 200_000 and len(curve.games) <= 1024
+        assert size > 30e6 and peak < 12e6, (use_index, size, peak)
 
 
 # -- chart -----------------------------------------------------------------------------
@@ -218,3 +221,62 @@ def test_canvas_dots_and_lines():
     canvas.dot(0, 99, 99)  # outside: ignored
     assert canvas.rows() == [[("⡀", 0), ("⠉", 1)]]
     assert nice_ceiling(16) == 20 and nice_ceiling(0.3) == 1 and nice_ceiling(1234) == 1500
+
+
+# -- the index beside events.jsonl -----------------------------------------------------
+def both_ways(run_dir) -> tuple:
+    """The curve from the index (where valid) and from the JSON alone."""
+    indexed, from_json = read_curve(run_dir), read_curve(run_dir, use_index=False)
+    assert indexed.games.buckets == from_json.games.buckets
+    assert list(indexed.recent) == list(from_json.recent)
+    assert [b.mean for b in indexed.evals] == [b.mean for b in from_json.evals]
+    return indexed, from_json
+
+
+def test_runlog_keeps_an_index_that_reads_as_the_json(tmp_path):
+    ys = values(5_000)
+    log = RunLog(tmp_path)
+    for start in range(0, len(ys), 64):  # batches, as the worker sends them
+        log.append_many(game(i + 1, ys[i]) for i in range(start, min(start + 64, len(ys))))
+        log.append(p.Evaluation(timesteps=start * 40, games=2, lines_mean=start / 100, lines_max=1))
+    log.close()
+    index = sidecar.valid_index(tmp_path)
+    assert index is not None and index.begins_at == 0 and index.games == 5_000
+    indexed, _ = both_ways(tmp_path)
+    assert indexed.games.count == 5_000 and indexed.evals.count == 79
+
+
+def test_an_index_that_disagrees_is_not_used_and_the_next_runlog_starts_a_new_one(tmp_path):
+    log = RunLog(tmp_path)
+    log.append_many([game(1, 1), game(2, 2)])
+    log.close()
+    with open(tmp_path / "events.jsonl", "a") as handle:  # killed between the two writes
+        handle.write(json.dumps(game(3, 3).to_json(), separators=(",", ":")) + "\n")
+    assert sidecar.valid_index(tmp_path) is None
+    assert [b.mean for b in read_curve(tmp_path).games] == [1, 2, 3]
+    log = RunLog(tmp_path)  # the index begins again at the end of the file
+    log.append_many([game(4, 4)])
+    log.close()
+    index = sidecar.valid_index(tmp_path)
+    assert index is not None and index.games == 1 and index.begins_at > 0
+    indexed, _ = both_ways(tmp_path)
+    assert [b.mean for b in indexed.games] == [1, 2, 3, 4]
+
+
+def test_a_run_recorded_before_the_index_and_a_torn_record(tmp_path):
+    with open(tmp_path / "events.jsonl", "w") as handle:  # an older tetris-tui's history
+        for i in range(1, 4):
+            handle.write(json.dumps(game(i, i).to_json(), separators=(",", ":")) + "\n")
+    log = RunLog(tmp_path)
+    log.append_many([game(4, 4), game(5, 5)])
+    log.close()
+    with open(tmp_path / sidecar.CURVE_FILE, "ab") as handle:
+        handle.write(b"\x01\x02\x03")  # a kill in the middle of a record
+    assert sidecar.valid_index(tmp_path).games == 2  # whole records only
+    log = RunLog(tmp_path)  # drops the torn bytes
+    log.append_many([game(6, 6)])
+    log.close()
+    indexed, _ = both_ways(tmp_path)
+    assert [b.mean for b in indexed.games] == [1, 2, 3, 4, 5, 6]
+    (tmp_path / sidecar.CURVE_FILE).write_bytes(b"garbage")  # damaged: the JSON is read
+    assert sidecar.valid_index(tmp_path) is None and read_curve(tmp_path).games.count == 6

@@ -17,6 +17,7 @@ from ui_helpers import (
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
+from tetris_tui.curves import sidecar
 from tetris_tui.curves.reader import read_curve
 from tetris_tui.training.runlog import RunLog
 from tetris_tui.ui.app import TetrisApp
@@ -145,14 +146,26 @@ async def test_a_reopened_run_of_a_million_games_draws_from_its_first_game_withi
     assert elapsed < 2.0, f"{elapsed:.2f}s to draw {games:,} games"
     # The file is ~177 MB; reading it costs one 2 MB chunk at a time, not the file.
     assert size > 150e6 and peak_growth < 64e6, (size, peak_growth)
+    assert sidecar.valid_index(run) is not None  # read from the index RunLog keeps
+
+
+def test_a_run_recorded_before_the_index_reads_its_json(tmp_path):
+    """No index (or one that disagrees): the same curve, from events.jsonl."""
+    run = tmp_path / "run"
+    write_games(run / "events.jsonl", 30_000)
+    indexed = read_curve(run)
+    (run / sidecar.CURVE_FILE).unlink()
+    from_json = read_curve(run)
+    assert from_json.games.count == 30_000 and from_json.games.buckets == indexed.games.buckets
 
 
 T0 = 1_700_000_000.0
 
 
 def write_games(path: Path, count: int) -> None:
-    """``count`` games exactly as RunLog writes them (checked below), written fast."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """``count`` games exactly as RunLog writes them (checked below), written fast:
+    the JSON lines in events.jsonl and their records in the curve's index."""
+    RunLog(path.parent).close()  # a new run: an empty events.jsonl and index
     template = (
         '{"episode":%d,"lines":%d,"reward":%.1f,"pieces":%d,"length":%d,"timesteps":%d,'
         '"time":%r,"duration_s":0.05,"env_index":%d,"capped":false,"kind":"episode"}\n'
@@ -163,8 +176,13 @@ def write_games(path: Path, count: int) -> None:
     log_line._write = written.append  # type: ignore[method-assign]
     log_line.append(sample)
     assert template % (7, 7, 7.5, 27, 27, 280, T0 + 0.35, 3) == written[0]
-    with open(path, "w", encoding="utf-8") as handle:
+    record = sidecar.RECORD.pack
+    assert sidecar.pack([sample]) == record(7, 280, T0 + 0.35)
+    index = open(path.parent / sidecar.CURVE_FILE, "ab")  # noqa: SIM115
+    with open(path, "w", encoding="utf-8") as handle, index:
         for block in range(0, count, 50_000):
+            numbers = range(block + 1, min(count, block + 50_000) + 1)
+            index.write(b"".join(record(i % 37, 40 * i, T0 + i * 0.05) for i in numbers))
             handle.write(
                 "".join(
                     template % (i, i % 37, i % 37 + 0.5, 20 + i % 37, 20 + i % 37, 40 * i,
