@@ -20,6 +20,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("m", "models: keep, rename, delete, play saved models"),
     ("k", "keep the current model in slots/step-N"),
     ("f", "follow the newest game in the log"),
+    ("t l", "curve: x steps / wall time; y linear / log"),
+    ("a", "curve: smoothing, EMA of 10/100/1000 games or off"),
     ("e", "show the last worker error again"),
     ("tab ↑ ↓", "focus and scroll the episode log"),
     ("ctrl+p", "command palette: commands, themes"),
