@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +28,8 @@ def small_config(run_dir: Path, **changes: object) -> Config:
         seed=1,
         device="cpu",
         env=EnvConfig(kind="raw"),
-        ppo=PPOConfig(n_steps=128, batch_size=64, n_epochs=2),
+        # A slow learner: games stay short, so 100 games (a full window) take ~2,000 steps.
+        ppo=PPOConfig(n_steps=128, batch_size=64, n_epochs=2, learning_rate=3e-4),
     )
     return base.replace(**changes)
 
@@ -35,6 +38,30 @@ def small_config(run_dir: Path, **changes: object) -> Config:
 def _private_trainer_registry(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Trainers started by tests register in a registry of their own, not the user's."""
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+
+
+@pytest.fixture(autouse=True)
+def _no_trainer_left_behind():
+    """A trainer outlives its app on purpose; a test must not leave one training.
+
+    Whatever a test left running is stopped (SIGTERM: it saves and exits), and the
+    test fails: every trainer a test starts must be stopped by the test.
+    """
+    yield
+    from tetris_tui.training.trainer_info import registered_trainers
+
+    left = registered_trainers()
+    for card in left:
+        with contextlib.suppress(OSError):
+            os.kill(card.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while any(card.alive() for card in left) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for card in left:
+        if card.alive():
+            with contextlib.suppress(OSError):
+                os.kill(card.pid, signal.SIGKILL)
+    assert not left, f"trainers left running: {[(c.pid, c.run_dir) for c in left]}"
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         assert steps_after > 100 * faster / 10
         await pilot.press("minus")
         assert sent == [p.SetPace(5.0), p.SetPace(10.0), p.SetPace(5.0)]
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
         while app.is_running:
             await pilot.pause(0.1)
     assert child_pids() == []

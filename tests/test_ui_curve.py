@@ -234,7 +234,7 @@ async def test_the_chart_shows_games_as_the_real_worker_plays_them(tmp_path):
         await pilot.pause(0.1)
         assert "t time · l log · a ema 1000" in chart_lines(app)[-1]
         assert "wall time" in chart_lines(app)[-2]
-        await pilot.press("q")
+        await pilot.press("q", "x")  # stop training, then quit
         while app.is_running:
             await pilot.pause(0.1)
     # What it showed is what a reopened run reads back, evaluations included.

@@ -79,6 +79,7 @@ async def test_idle_screen_80x24(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
+        await pilot.pause(0.2)  # the footer's bindings settle after the history is shown
         text = screen_text(app)
     assert_snapshot("idle_80x24", text)
 

@@ -1,9 +1,10 @@
 """The main screen: status line, board, learning curve, learning panel, episode log, footer.
 
-It routes the *view* events of a drained batch (board frames, games, metrics,
-evaluations) to its widgets and hands the *control* events (status, checkpoint,
-info, warning, error) back to the app, which owns the worker and the state.
-Games, sparklines and the status line's figures reach the screen at most
+It handles the *view* messages of a drained batch (board frames, games,
+metrics, spectator placements, evaluations, checkpoints) and passes them to its
+widgets; status, notices and errors bubble on to the app, which owns the
+session and the run's state. Games, sparklines and the status line's figures
+reach the screen at most
 ``PANEL_HZ`` times a second, in one repaint; only the last board frame of a
 batch is drawn.
 """
@@ -11,7 +12,6 @@ batch is drawn.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from textual import events
@@ -23,6 +23,17 @@ from textual.widgets import Footer, Static
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
+from tetris_tui.ui.messages import (
+    BatchDrained,
+    CheckpointArrived,
+    EvaluationArrived,
+    FrameArrived,
+    GamesArrived,
+    MetricsArrived,
+    RunFigures,
+    SpectatorArrived,
+    StatusArrived,
+)
 from tetris_tui.ui.spectator_feed import SpectatorFeed
 from tetris_tui.ui.spectator_titles import board_titles
 from tetris_tui.ui.widgets.board import BoardView
@@ -38,7 +49,6 @@ PANEL_HZ = 2.0
 PANEL_SLACK = 0.15
 # Terminal size (columns, lines) from which board cells are drawn twice as big.
 BIG_BOARD_SIZE = (200, 60)
-VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
 # Animation frames per second of the spectator's board (only while something moves).
 ANIMATION_HZ = 30.0
 
@@ -80,6 +90,7 @@ class MainScreen(Screen[None]):
         self._pending_games: list[p.Episode] = []
         self._pending_status: dict[str, Any] = {}
         self._panels_at = 0.0
+        self._frame_drawn = False
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
@@ -135,40 +146,52 @@ class MainScreen(Screen[None]):
         self.footer.compact = width < 80
         self.footer.show_command_palette = width >= 100
 
-    # -- events ------------------------------------------------------------------------
-    def route(self, batch: Iterable[p.Event]) -> list[p.Event]:
-        """Apply the view events of a batch; return the others, in order, for the app."""
-        frame: p.Board | None = None
-        control: list[p.Event] = []
-        for event in batch:
+    # -- messages (posted by the app's drain, see ui/messages.py) ---------------------
+    def on_frame_arrived(self, message: FrameArrived) -> None:
+        self._frame_drawn = self.board_view.watching and self._shows_env_frames()
+        if self._frame_drawn:
+            self.board_view.show_frame(message.frame)
+
+    def on_games_arrived(self, message: GamesArrived) -> None:
+        self._pending_games.extend(message.games)
+        self.timesteps = max(self.timesteps, message.games[-1].timesteps)
+
+    def on_metrics_arrived(self, message: MetricsArrived) -> None:
+        metrics = message.metrics
+        self.timesteps = metrics.timesteps
+        self.learning.add_metrics(metrics)
+        self._pending_status = {
+            "steps_per_sec": metrics.steps_per_sec,
+            "elapsed_s": metrics.elapsed_s,
+        }
+
+    def on_spectator_arrived(self, message: SpectatorArrived) -> None:
+        for event in message.events:
             if isinstance(event, p.SpectatorPlacement):
                 self.feed.add(event)
-            elif isinstance(event, p.SpectatorGame):
-                self.feed.game_over(event)
-            elif isinstance(event, p.Board):
-                frame = event
-            elif isinstance(event, p.Episode):
-                self._pending_games.append(event)
-                self.timesteps = max(self.timesteps, event.timesteps)
-            elif isinstance(event, p.Metrics):
-                self.timesteps = event.timesteps
-                self.learning.add_metrics(event)
-                self._pending_status = {
-                    "steps_per_sec": event.steps_per_sec,
-                    "elapsed_s": event.elapsed_s,
-                }
-            elif isinstance(event, p.Evaluation):
-                self.curve.add_evaluation(event)
-                control.append(event)
             else:
-                if isinstance(event, p.Status) and event.timesteps:
-                    self.timesteps = event.timesteps
-                control.append(event)
-        drawn = frame is not None and self.board_view.watching and self._shows_env_frames()
-        if drawn:
-            self.board_view.show_frame(frame)
-        self.flush_panels(with_board=drawn)
-        return control
+                self.feed.game_over(event)
+
+    def on_evaluation_arrived(self, message: EvaluationArrived) -> None:
+        message.stop()
+        event = message.evaluation
+        self.curve.add_evaluation(event)
+        text = f"{event.games} greedy games: mean {event.lines_mean:.1f} lines"
+        self.notify(text, title="evaluation", timeout=4)
+
+    def on_checkpoint_arrived(self, message: CheckpointArrived) -> None:
+        message.stop()
+        note = self.show_checkpoint(message.checkpoint)
+        if note:
+            self.notify(note, title="checkpoint", timeout=4)
+
+    def on_status_arrived(self, message: StatusArrived) -> None:
+        if message.status.timesteps:  # then on to the app, which keeps the run's state
+            self.timesteps = message.status.timesteps
+
+    def on_batch_drained(self, message: BatchDrained) -> None:
+        self.flush_panels(with_board=message.with_frame and self._frame_drawn)
+        self._frame_drawn = False
 
     # -- the spectator's board ---------------------------------------------------------
     def _shows_env_frames(self) -> bool:
@@ -231,7 +254,7 @@ class MainScreen(Screen[None]):
         self._panels_at = now
         # Games and metrics move the status line on nearly every tick: redraw it
         # in the same repaint as the panels (each separate repaint has a fixed cost).
-        self.status_bar.update_info(timesteps=self.timesteps, **self._pending_status)
+        self.post_message(RunFigures(timesteps=self.timesteps, **self._pending_status))
         self._pending_status = {}
         if self._pending_games:
             games, self._pending_games = self._pending_games, []
@@ -251,7 +274,7 @@ class MainScreen(Screen[None]):
         if checkpoints:
             self.show_checkpoint(checkpoints[-1])
         self.timesteps = max(self.timesteps, int(getattr(history, "timesteps", 0) or 0))
-        self.status_bar.update_info(timesteps=self.timesteps)
+        self.post_message(RunFigures(timesteps=self.timesteps))
         return bool(games or self.timesteps)
 
     def show_checkpoint(self, event: p.Checkpoint) -> str | None:
