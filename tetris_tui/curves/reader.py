@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import mmap
-import os
 import re
 from collections import deque
 from collections.abc import Sequence
@@ -66,7 +64,7 @@ def read_curve(
         return read_json(events, 0, None, capacity, chunk)
     curve = read_json(events, 0, index.begins_at, capacity, chunk)  # before the index
     _read_index(index, curve, chunk)
-    _read_evaluations(events, index.begins_at, curve)
+    _read_evaluations(events, index.begins_at, curve, chunk)
     return curve
 
 
@@ -89,23 +87,25 @@ def _read_index(index: sidecar.Index, curve: RunCurve, chunk: int) -> None:
             curve.recent.extend(values[-MEAN_WINDOW:])
 
 
-def _read_evaluations(events: Path, start: int, curve: RunCurve) -> None:
-    """Evaluations from byte ``start`` on: a search of the mapped file, JSON only for their
-    lines. No copy of the file is made (a read of every chunk cost more than the rest)."""
+def _read_evaluations(events: Path, start: int, curve: RunCurve, chunk: int) -> None:
+    """Evaluations from byte ``start`` on: a byte search per chunk, JSON only for their lines.
+
+    Read in chunks, not mapped: a mapping's pages count in the process's memory.
+    """
     try:
-        with open(events, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size <= start:
-                return
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                found = view.find(_EVAL_WORD, start)
-                while found != -1:
-                    begin = view.rfind(b"\n", 0, found) + 1
-                    end = view.find(b"\n", found)
-                    end = len(view) if end == -1 else end
-                    _add_evaluation(curve, view[begin:end])
-                    found = view.find(_EVAL_WORD, end)
-    except (OSError, ValueError):
-        return  # evaluations are a convenience on the chart
+        handle = open(events, "rb")  # noqa: SIM115
+    except OSError:
+        return
+    with handle:
+        handle.seek(start)
+        rest = b""
+        while data := handle.read(chunk):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest, data = data[cut:], data[:cut]
+            if _EVAL_WORD in data:
+                for line in _lines_with(data, _EVAL_WORD):
+                    _add_evaluation(curve, line)
 
 
 def read_json(
