@@ -33,7 +33,7 @@ async def test_play_best_plays_games_on_the_board(run_dir):
     # best is judged on 100 games: ~2,000 placements of a new agent.
     _train(run_dir, total_timesteps=3072, env=EnvConfig(kind="placement"))
     assert (run_dir / "best" / "model.zip").is_file()
-    config = small_config(run_dir, step_delay=0.001, fps=30.0)
+    config = small_config(run_dir, fps=30.0, pace=60.0)  # the spectator plays fast
     app = TetrisApp(config, play_model=run_dir / "best")
     async with app.run_test(size=(100, 30)) as pilot:
         deadline = time.monotonic() + 90

@@ -16,6 +16,7 @@ from ui_helpers import child_pids, real_config
 from tetris_tui import protocol as p
 from tetris_tui.config import EnvConfig
 from tetris_tui.proctree import pid_alive
+from tetris_tui.training.trainer_info import live_trainer
 from tetris_tui.training.session import TrainingSession, worker_pids
 from tetris_tui.ui.app import TetrisApp
 
@@ -142,6 +143,12 @@ def test_at_a_slow_pace_the_piece_is_seen_falling_in_a_real_terminal(tmp_path):
         assert most >= 4, rows_by_piece
         assert len(rows_by_piece) <= 9  # about 1 placement/s over 6 s
         tmux.keys("q")
+        wait_screen(tmux, lambda s: "leave it running" in s, 10)
+        tmux.keys("x")  # stop training (save), then quit
         wait_screen(tmux, lambda s: "RUNNING" not in s, 40)
+        deadline = time.monotonic() + 40
+        while live_trainer(tmp_path / "run") is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert live_trainer(tmp_path / "run") is None
     finally:
         tmux.kill()

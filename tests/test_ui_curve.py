@@ -132,7 +132,8 @@ async def main():
     rss_before = status_bytes("VmRSS")
     start = time.perf_counter()
     app = TetrisApp(Config(run_dir=Path({run!r})), session_factory=FakeSession)
-    async with app.run_test(size=(100, 36)) as pilot:
+    # Wide enough that the title has room for the full game count.
+    async with app.run_test(size=(160, 40)) as pilot:
         curve = app.main.curve
         # Cheap to poll: the title is set when the chart repaints.
         while curve.loading or {shown!r} not in str(curve.border_title):
