@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, work
+from textual import work
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
