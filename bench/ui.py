@@ -186,6 +186,8 @@ class AppSide:
     def quit(self) -> None:
         tree = [self.pid, *descendants(self.pid)]
         self.tmux.keys("q")
+        time.sleep(0.3)
+        self.tmux.keys("x")  # q asks: x stops training and quits
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and any(pid_alive(p) for p in tree):
             time.sleep(0.1)

@@ -49,7 +49,7 @@ PR_SET_PDEATHSIG = 1
 # Events the spectator may have waiting for the worker to forward.
 OUTBOX_SIZE = 256
 # The spectator's niceness: on a busy machine training gets the CPU first.
-NICENESS = 10
+NICENESS = 5
 
 
 def spectator_available(config: Config) -> bool:
@@ -191,6 +191,7 @@ def spectator_entry(
     best = BestReplay(setup.run_dir)
     loop = _Loop(setup, events, weights, pace, active, stop)
     ready.value = 1
+    print(f"spectator (pid {os.getpid()}) ready", flush=True)  # worker.log
     seen = 0
     while seen == 0 and loop.running():
         seen = weights.load_into(policy, 0) or 0
