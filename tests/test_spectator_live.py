@@ -23,9 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def placement_config(run_dir, **changes):
-    return real_config(
-        run_dir, env=EnvConfig(kind="placement"), total_timesteps=50_000_000, **changes
-    )
+    changes = {"total_timesteps": 50_000_000, **changes}
+    return real_config(run_dir, env=EnvConfig(kind="placement"), **changes)
 
 
 async def measure(app, pilot, seconds: float) -> tuple[float, float]:
