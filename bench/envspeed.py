@@ -1,16 +1,24 @@
-"""Placements per second: our placement env vs tetris-gymnasium's grouped wrapper.
+"""Placements per second: the batched env, the single placement env, tetris-gymnasium's wrapper.
 
-    python bench/envspeed.py [--seconds 5]
+    python bench/envspeed.py [--seconds 3] [--rounds 3] [--n 64]
 
-Both play masked random legal placements on one core, in the same run: ours via
-``tetris_tui.envs.make_env`` (the placement env inside GameStatsWrapper, as
-training uses it), theirs as ``GroupedActionsObservations`` with
-``FeatureVectorObservation``. The last line is ``ratio=<ours / theirs>``.
+All three play masked random legal placements on one core, in the same run,
+interleaved round by round (the machine is shared, so only same-run ratios
+mean anything):
+
+- ``PlacementVecEnv`` with N games (SB3 VecEnv, auto-reset), as training uses it;
+- ``make_env()``: ``PlacementEnv`` in ``GameStatsWrapper``, one game;
+- ``GroupedActionsObservations`` + ``FeatureVectorObservation`` (tetris-gymnasium).
+
+Each round prints the three rates; then the median and the min-max spread of
+each ratio over rounds. The last line is
+``batched_ratio=<batched / PlacementEnv> ratio=<PlacementEnv / grouped>`` (medians).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,30 +29,51 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _run(env: Any, mask_of: Any, seconds: float, seed: int = 1) -> tuple[float, int]:
-    """Placements/s of masked random play for about ``seconds``; also games finished."""
+def _run_single(env: Any, mask_of: Any, seconds: float, seed: int) -> float:
+    """Placements/s of masked random play of one gymnasium env for about ``seconds``."""
     rng = np.random.default_rng(seed)
     obs, info = env.reset(seed=seed)
-    steps = games = 0
+    steps = 0
     start = time.perf_counter()
-    deadline = start + seconds
-    while True:
+    while time.perf_counter() < start + seconds:
         for _ in range(50):
             legal = np.flatnonzero(mask_of(obs, info))
             obs, _, terminated, truncated, info = env.step(int(legal[rng.integers(legal.size)]))
             steps += 1
             if terminated or truncated:
-                games += 1
                 obs, info = env.reset()
-        if time.perf_counter() >= deadline:
-            break
-    return steps / (time.perf_counter() - start), games
+    return steps / (time.perf_counter() - start)
+
+
+def _run_batched(n: int, seconds: float, seed: int) -> float:
+    """Placements/s of masked random play in a ``PlacementVecEnv`` of ``n`` games."""
+    from tetris_tui.envs.placement_vec import PlacementVecEnv
+
+    rng = np.random.default_rng(seed)
+    env = PlacementVecEnv(n, seed=seed)
+    obs = env.reset()
+    steps = 0
+    start = time.perf_counter()
+    while time.perf_counter() < start + seconds:
+        for _ in range(10):
+            scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
+            obs, _, _, _ = env.step(scores.argmax(axis=1))
+            steps += n
+    return steps / (time.perf_counter() - start)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} (min {min(values):.1f}, max {max(values):.1f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--n", type=int, default=64, help="games in the batched env")
     args = parser.parse_args()
+    if args.seconds <= 0 or args.rounds < 1 or args.n < 1:
+        raise SystemExit("envspeed.py: --seconds, --rounds and --n must be positive")
 
     import gymnasium as gym
     import tetris_gymnasium.envs  # noqa: F401  (registers the env id)
@@ -53,24 +82,34 @@ def main() -> None:
 
     from tetris_tui.envs import make_env
 
-    ours = make_env()
-    ours_rate, ours_games = _run(ours, lambda obs, info: obs[:, -1] > 0, args.seconds)
-    print(f"placement env (tetris_tui): {ours_rate:,.0f} placements/s ({ours_games} games)")
-
     base = gym.make("tetris_gymnasium/Tetris")
-    theirs = GroupedActionsObservations(
+    grouped = GroupedActionsObservations(
         base,
         observation_wrappers=[FeatureVectorObservation(base)],
         terminate_on_illegal_action=True,
     )
-    theirs_rate, theirs_games = _run(
-        theirs, lambda obs, info: info["action_mask"] > 0, max(args.seconds / 2, 1.0)
-    )
+    single = make_env()
+    batched_ratios, ratios = [], []
+    for r in range(args.rounds):
+        seed = r + 1
+        batched = _run_batched(args.n, args.seconds, seed)
+        ours = _run_single(single, lambda obs, info: obs[:, -1] > 0, args.seconds, seed)
+        theirs = _run_single(
+            grouped, lambda obs, info: info["action_mask"] > 0, max(args.seconds / 3, 1.0), seed
+        )
+        batched_ratios.append(batched / ours)
+        ratios.append(ours / theirs)
+        print(
+            f"round {r + 1}: PlacementVecEnv(N={args.n}) {batched:,.0f}  PlacementEnv {ours:,.0f}  "
+            f"grouped {theirs:,.0f} placements/s",
+            flush=True,
+        )
+    print(f"batched / PlacementEnv: {_spread(batched_ratios)}")
+    print(f"PlacementEnv / grouped: {_spread(ratios)}")
     print(
-        f"GroupedActionsObservations + FeatureVectorObservation: {theirs_rate:,.0f} placements/s "
-        f"({theirs_games} games)"
+        f"batched_ratio={statistics.median(batched_ratios):.1f} "
+        f"ratio={statistics.median(ratios):.1f}"
     )
-    print(f"ratio={ours_rate / theirs_rate:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,21 @@
 """How fast does the default config learn? Train from scratch and evaluate on a clock.
 
-    python bench/learning.py --minutes 10 [--eval-every-min 2]
+    python bench/learning.py [--minutes 3] [--eval-every-s 15] [--max-pieces 10000]
+    python bench/learning.py --minutes 60 --max-pieces 3000000   # how far it gets
 
-Trains the default ``EnvConfig``/``PPOConfig`` (placement env, PPO with
-``PlacementPolicy``) and, every ``--eval-every-min`` minutes of TRAINING time,
-plays 10 greedy games (cap 10,000 pieces, fixed seeds) and prints a row.
-Evaluation time is not counted as training time: the clock is paused while the
-games run. A random-legal-placement baseline comes first. The last line is
-``final: minutes=… timesteps=… mean=… median=… max=…``.
+Trains exactly what ``tetris-tui`` trains by default (``build_vec_env`` and
+``new_model`` on ``Config()``: the batched placement env and the default PPO),
+optionally with overrides, and every ``--eval-every-s`` seconds of TRAINING time
+plays 10 greedy games from fixed seeds in one batched env, capped at
+``--max-pieces``. The clock is paused while the games run, and it is read at
+rollout boundaries, so every row follows a whole PPO update.
+
+The last line is
+``final: train_s=… timesteps=… mean=… median=… max=… to_1000_steps=… to_1000_s=…``:
+the timesteps and training seconds until the 10-game mean first reached 1,000
+lines (``None``/``none`` if it never did). On a shared machine the seconds move
+with the load but the steps do not (training is seeded); ``--eval-every-steps``
+evaluates on a step clock instead, for sweeps.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tetris_tui.config import Config, EnvConfig, PPOConfig  # noqa: E402
+from tetris_tui.config import Config, ConfigError, PPOConfig  # noqa: E402
 from tetris_tui.training.evaluate import play_games, summarize  # noqa: E402
 
 EVAL_SEED = 10_001
+SKILL = 1_000.0
 
 
 class RandomLegal:
@@ -38,108 +47,122 @@ class RandomLegal:
         self.rng = np.random.default_rng(seed)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        obs = np.asarray(obs).reshape(-1, *obs.shape[-2:])
-        actions = [int(self.rng.choice(np.flatnonzero(o[:, -1] > 0))) for o in obs]
-        return np.array(actions), None
+        scores = self.rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
+        return scores.argmax(axis=1), None
 
 
-class TrainingClock:
-    """SB3 callback that stops ``learn`` once a training-time deadline has passed."""
+def training_clock(deadline: float) -> Any:
+    """SB3 callback: stop ``learn`` at the first rollout that starts after ``deadline``."""
+    from stable_baselines3.common.callbacks import BaseCallback
 
-    def __new__(cls, deadline: float) -> Any:
-        from stable_baselines3.common.callbacks import BaseCallback
+    class _Clock(BaseCallback):
+        stop = False
 
-        class _Clock(BaseCallback):
-            def _on_step(self) -> bool:
-                return time.monotonic() < deadline
+        def _on_rollout_start(self) -> None:
+            self.stop = time.monotonic() >= deadline
 
-        return _Clock()
+        def _on_step(self) -> bool:
+            return not self.stop
+
+    return _Clock()
 
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--eval-every-min", type=float, default=2.0)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--eval-every-s", type=float, default=15.0)
+    parser.add_argument(
+        "--eval-every-steps",
+        type=int,
+        default=0,
+        help="evaluate every N timesteps instead (for sweeps on a busy machine: load-independent)",
+    )
     parser.add_argument("--eval-games", type=int, default=10)
     parser.add_argument("--max-pieces", type=int, default=10_000)
-    parser.add_argument("--n-envs", type=int, default=Config().n_envs)
-    parser.add_argument("--vec-env", choices=("dummy", "subproc"), default="dummy")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--n-envs", type=int, default=None, help="games in parallel")
+    parser.add_argument("--vec-env", choices=("auto", "dummy", "subproc"), default="auto")
+    parser.add_argument("--threads", type=int, default=Config().torch_threads)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ppo", default="{}", help="JSON overrides of PPOConfig fields")
     parser.add_argument("--env", default="{}", help="JSON overrides of EnvConfig fields")
     parser.add_argument("--policy", default="{}", help="JSON overrides of policy kwargs")
-    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--stop-at-skill", action="store_true", help="stop at 1,000 lines")
     return parser.parse_args()
+
+
+def _config(args: argparse.Namespace) -> Config:
+    base = Config()
+    try:
+        return base.replace(
+            n_envs=args.n_envs,
+            vec_env=args.vec_env,
+            seed=args.seed,
+            device=args.device,
+            torch_threads=args.threads,
+            env=dataclasses.replace(base.env, **json.loads(args.env)),
+            ppo=dataclasses.replace(PPOConfig(), **json.loads(args.ppo)),
+        )
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise SystemExit(f"learning.py: {exc}") from None
 
 
 def main() -> None:
     args = _parse()
-    import torch
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
+    config = _config(args)
+    from tetris_tui.training.model_factory import build_vec_env, configure_torch, new_model
 
-    from tetris_tui.envs import make_env
-    from tetris_tui.policy.placement import placement_ppo_kwargs
-
-    torch.set_num_threads(args.threads)
-    env_config = dataclasses.replace(EnvConfig(), kind="placement", **json.loads(args.env))
-    ppo = dataclasses.replace(PPOConfig(), **json.loads(args.ppo))
-    kwargs = placement_ppo_kwargs()
-    policy_kwargs = {**kwargs["policy_kwargs"], **json.loads(args.policy)}
-    print(f"env: {env_config}\nppo: {ppo}\npolicy: {policy_kwargs}")
-    print(f"n_envs={args.n_envs} vec_env={args.vec_env} torch_threads={args.threads}")
+    configure_torch(config)
+    print(f"env: {config.env}\nppo: {config.ppo}\npolicy overrides: {args.policy}")
+    print(f"n_envs={config.num_envs} vec_env={config.vec_env} torch_threads={args.threads}")
     print(f"cpus={os.cpu_count()} eval: {args.eval_games} greedy games, cap {args.max_pieces}")
+    start = time.monotonic()
+    base = summarize(play_games(RandomLegal(), args.eval_games, config.env, EVAL_SEED, 0))
+    print(f"random legal: mean={base['mean']:.2f} lines/game ({time.monotonic() - start:.1f}s)")
 
-    if not args.skip_baseline:
-        start = time.monotonic()
-        base = summarize(play_games(RandomLegal(), args.eval_games, env_config, EVAL_SEED, 0))
-        print(
-            f"random legal placements: mean={base['mean']:.2f} median={base['median']:.1f} "
-            f"max={base['max']:.0f} lines/game ({time.monotonic() - start:.1f}s)"
-        )
-
-    def builder(rank: int) -> Any:
-        return lambda: make_env(env_config, seed=args.seed + rank)
-
-    vec_cls = SubprocVecEnv if args.vec_env == "subproc" else DummyVecEnv
-    venv = VecMonitor(vec_cls([builder(i) for i in range(args.n_envs)]))
-    model = PPO(
-        kwargs["policy"],
-        venv,
-        policy_kwargs=policy_kwargs,
-        seed=args.seed,
-        device="cpu",
-        verbose=0,
-        **dataclasses.asdict(ppo),
-    )
+    venv = build_vec_env(config)
+    model = new_model(config, venv)
+    if args.policy != "{}":
+        kwargs = {**model.policy_kwargs, **json.loads(args.policy)}
+        model = type(model)(type(model.policy), venv, **_ppo_kwargs(config), policy_kwargs=kwargs)
     print(
-        f"{'train_min':>9} {'timesteps':>10} {'mean':>9} {'median':>9} {'max':>7} "
-        f"{'capped':>6} {'train_games':>11} {'eval_s':>6}",
+        f"{'train_s':>8} {'timesteps':>10} {'steps/s':>8} {'mean':>9} {'median':>9} "
+        f"{'max':>8} {'capped':>6} {'eval_s':>6}",
         flush=True,
     )
-    trained = 0.0
+    trained, to_skill, steps_to_skill = 0.0, None, None
     row: dict[str, float] = {"mean": 0.0, "median": 0.0, "max": 0.0}
     while trained < args.minutes * 60 - 1e-6:
-        chunk = min(args.eval_every_min * 60, args.minutes * 60 - trained)
-        start = time.monotonic()
-        model.learn(10**12, callback=TrainingClock(start + chunk), reset_num_timesteps=False)
-        trained += time.monotonic() - start
-        start = time.monotonic()
-        results = play_games(model, args.eval_games, env_config, EVAL_SEED, args.max_pieces)
+        chunk = min(args.eval_every_s, args.minutes * 60 - trained)
+        t0 = time.monotonic()
+        if args.eval_every_steps > 0:
+            model.learn(args.eval_every_steps, reset_num_timesteps=False)
+        else:
+            model.learn(10**12, callback=training_clock(t0 + chunk), reset_num_timesteps=False)
+        trained += time.monotonic() - t0
+        t0 = time.monotonic()
+        results = play_games(model, args.eval_games, config.env, EVAL_SEED, args.max_pieces)
         row = summarize(results)
-        recent = [e["r"] for e in model.ep_info_buffer]
+        if to_skill is None and row["mean"] >= SKILL:
+            to_skill, steps_to_skill = trained, model.num_timesteps
         print(
-            f"{trained / 60:9.2f} {model.num_timesteps:10d} {row['mean']:9.1f} "
-            f"{row['median']:9.1f} {row['max']:7.0f} {row['capped']:6d} "
-            f"{len(recent):11d} {time.monotonic() - start:6.1f}",
+            f"{trained:8.1f} {model.num_timesteps:10d} {model.num_timesteps / trained:8.0f} "
+            f"{row['mean']:9.1f} {row['median']:9.1f} {row['max']:8.0f} {row['capped']:6d} "
+            f"{time.monotonic() - t0:6.1f}",
             flush=True,
         )
+        if args.stop_at_skill and to_skill is not None:
+            break
     venv.close()
     print(
-        f"final: minutes={trained / 60:.2f} timesteps={model.num_timesteps} "
-        f"mean={row['mean']:.1f} median={row['median']:.1f} max={row['max']:.0f}"
+        f"final: train_s={trained:.1f} timesteps={model.num_timesteps} mean={row['mean']:.1f} "
+        f"median={row['median']:.1f} max={row['max']:.0f} to_1000_steps={steps_to_skill} "
+        f"to_1000_s={'none' if to_skill is None else f'{to_skill:.1f}'}"
     )
+
+
+def _ppo_kwargs(config: Config) -> dict[str, Any]:
+    return {**dataclasses.asdict(config.ppo), "seed": config.seed, "device": config.device}
 
 
 if __name__ == "__main__":

@@ -317,11 +317,11 @@ def test_run_lock_refuses_a_second_holder_naming_the_first(tmp_path):
     assert not again.held
 
 
-def test_run_lock_waits_for_a_worker_whose_app_died(tmp_path):
+def test_run_lock_refuses_beside_a_trainer_whose_app_is_gone(tmp_path):
     worker = RunLock(tmp_path, WORKER_LOCK_FILE)
     worker.acquire()
     try:
-        with pytest.raises(RunLockedError, match="still in use by a training worker"):
+        with pytest.raises(RunLockedError, match="a trainer is running in .*tetris-tui attach"):
             RunLock(tmp_path).acquire()
     finally:
         worker.release()

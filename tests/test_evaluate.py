@@ -52,3 +52,24 @@ def test_on_step_can_stop_early() -> None:
     model = trained_model()
     results = play_games(model, 2, EnvConfig(), seed=3, max_pieces=0, on_step=lambda s, f: s >= 2)
     assert results == []
+
+
+def test_batched_games_equal_one_env_per_game() -> None:
+    """Placement games run in one PlacementVecEnv; each must equal its own make_env game."""
+    model = trained_model()
+    results = play_games(model, 5, EnvConfig(), seed=4, max_pieces=60)
+    for i, result in enumerate(results):
+        env = make_env(EnvConfig(max_pieces=60))
+        obs, _ = env.reset(seed=4 + i)
+        while True:
+            action, _ = model.predict(obs[None], deterministic=True)
+            obs, _, terminated, truncated, info = env.step(int(action[0]))
+            if terminated or truncated:
+                break
+        game = info["game"]
+        assert (result.lines, result.pieces, result.capped) == (
+            game["lines"],
+            game["pieces"],
+            game["capped"],
+        )
+        assert result.reward == game["reward"]

@@ -217,7 +217,8 @@ async def test_reopening_a_run_shows_its_history_and_autostart(tmp_path):
         await settle(app, pilot)
         episodes = app.query_one(EpisodeLog)
         assert episodes.games == 40 and episodes.best_lines == 19
-        assert len(app.query_one(LearningPanel).series["lines"].data()) == 40
+        assert len(app.query_one(LearningPanel).series["pieces"].data()) == 40
+        assert app.main.curve.games.count == 40  # the whole-run curve, read in its own thread
         assert app.timesteps >= 16_000
         assert "saved latest" in str(app.query_one(LearningPanel).border_subtitle)
         assert len(fake.started) == 1  # autostart after the history was shown

@@ -196,7 +196,7 @@ async def test_learning_panel_is_nan_safe():
         assert panel.series["sps"].data() == []
         assert panel.series["entropy"].data() == []
         assert panel.series["approx_kl"].data() == [0.01]
-        assert panel.series["lines"].data() == [2.0]
+        assert panel.series["pieces"].data() == [3.0]
         assert panel.series["reward"].data() == []
         text = screen_text(pilot.app)
         assert "approx kl" in text and "nan" not in text.lower()

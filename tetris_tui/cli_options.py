@@ -75,7 +75,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=defaults.n_envs,
         metavar="K",
-        help=f"parallel envs (default {defaults.n_envs})",
+        help=f"games in parallel (default {defaults.num_envs} placement, 4 raw)",
     )
     group.add_argument(
         "--vec-env",

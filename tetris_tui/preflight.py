@@ -42,7 +42,7 @@ def check_device(device: str) -> None:
 
 def check_ppo_sizes(config: Config) -> None:
     """Sizes stable-baselines3 would only reject (with an assertion) inside the worker."""
-    rollout = config.ppo.n_steps * config.n_envs
+    rollout = config.ppo.n_steps * config.num_envs
     if rollout < 2:
         raise ConfigError(f"n_steps x n_envs must be at least 2, got {rollout}")
     if config.ppo.batch_size < 2:

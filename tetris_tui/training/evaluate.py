@@ -7,6 +7,7 @@ step is one batched forward pass of the policy instead of ``n_games`` of them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,9 +44,11 @@ def play_games(
     game (0 = no cap). ``on_step(steps, finished)`` is called after each batched
     step; returning True stops early (unfinished games are then left out).
     """
+    config = env_config or EnvConfig()
+    if config.kind == "placement":
+        return _play_batched(model, n_games, config, seed, max_pieces, on_step, deterministic)
     from tetris_tui.envs import make_env
 
-    config = env_config or EnvConfig()
     envs = [make_env(config, max_pieces=max_pieces) for _ in range(n_games)]
     obs = [env.reset(seed=None if seed is None else seed + i)[0] for i, env in enumerate(envs)]
     results: list[GameResult | None] = [None] * n_games
@@ -75,6 +78,41 @@ def play_games(
     finally:
         for env in envs:
             env.close()
+    return [r for r in results if r is not None]
+
+
+def _play_batched(
+    model: Any,
+    n_games: int,
+    config: EnvConfig,
+    seed: int | None,
+    max_pieces: int,
+    on_step: Callable[[int, int], Any] | None,
+    deterministic: bool,
+) -> list[GameResult]:
+    """``play_games`` on one batched env; a finished game's slot plays on, unrecorded."""
+    from tetris_tui.envs.placement_vec import PlacementVecEnv
+
+    env = PlacementVecEnv(n_games, dataclasses.replace(config, max_pieces=max_pieces), seed)
+    obs = env.reset()
+    results: list[GameResult | None] = [None] * n_games
+    active = np.ones(n_games, dtype=bool)
+    steps = 0
+    while active.any():
+        actions, _ = model.predict(obs, deterministic=deterministic)
+        obs, _, dones, infos = env.step(np.asarray(actions).reshape(n_games))
+        for i in np.flatnonzero(dones & active):
+            game = infos[i]["game"]
+            results[i] = GameResult(
+                lines=int(game["lines"]),
+                pieces=int(game["pieces"]),
+                reward=float(game["reward"]),
+                capped=bool(game["capped"]),
+            )
+            active[i] = False
+        steps += 1
+        if on_step is not None and on_step(steps, int(n_games - active.sum())):
+            break
     return [r for r in results if r is not None]
 
 

@@ -22,18 +22,24 @@ class _EnvBuilder:
 
 
 def build_vec_env(config: Config) -> VecEnv:
-    """``n_envs`` envs, in-process or one subprocess each.
+    """The training games: one batched env, or ``num_envs`` envs in-process or in subprocesses.
 
-    ``auto`` keeps the placement env in-process: one placement costs a fraction
-    of a millisecond, less than the pipe round trip to a subprocess, and PPO
-    batches the policy over all envs anyway. The slower per-key env gains from
-    subprocesses when there is more than one.
+    ``auto`` plays placement games in one ``PlacementVecEnv``: one numpy pass
+    steps them all, so a step of 64 games costs a few single-game steps. The
+    per-key env gains from subprocesses when there is more than one; ``dummy``
+    and ``subproc`` force one ``make_env`` per game (the previous stack).
     """
-    builders = [_EnvBuilder(config.env) for _ in range(config.n_envs)]
-    use_subproc = config.vec_env == "subproc" or (
-        config.vec_env == "auto" and config.n_envs > 1 and config.env.kind == "raw"
-    )
-    venv: VecEnv = SubprocVecEnv(builders) if use_subproc else DummyVecEnv(builders)
+    n = config.num_envs
+    if config.env.kind == "placement" and config.vec_env == "auto":
+        from tetris_tui.envs.placement_vec import PlacementVecEnv
+
+        venv: VecEnv = PlacementVecEnv(n, config.env)
+    else:
+        builders = [_EnvBuilder(config.env) for _ in range(n)]
+        use_subproc = config.vec_env == "subproc" or (
+            config.vec_env == "auto" and n > 1 and config.env.kind == "raw"
+        )
+        venv = SubprocVecEnv(builders) if use_subproc else DummyVecEnv(builders)
     if config.seed is not None:
         # tetris-gymnasium treats seed 0 as "no seed", so shift by one.
         venv.seed(config.seed + 1)

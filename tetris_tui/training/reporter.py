@@ -17,10 +17,11 @@ import queue
 import threading
 from typing import Any
 
-from tetris_tui.protocol import Checkpoint, Episode, Event, Status
+from tetris_tui.protocol import Checkpoint, Episode, Evaluation, Event, Status
 from tetris_tui.training.runlog import RunLog
 
-_HISTORY_KINDS = (Episode, Checkpoint, Status)
+# Evaluations too: a reopened run draws its eval line on the learning curve.
+_HISTORY_KINDS = (Episode, Checkpoint, Evaluation, Status)
 
 
 class EventSink:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tetris_tui.curves import sidecar
 from tetris_tui.protocol import LATEST, Checkpoint, Episode, Event, Status
 
 EVENTS_FILE = "events.jsonl"
@@ -32,23 +33,37 @@ class RunLog:
         if torn:
             # A kill mid-write left half a line: end it, or our first record joins it.
             self._write("\n")
+        # The learning curve's index of the games (curves/sidecar.py): 24 bytes a game.
+        self._curve = sidecar.open_for_append(run_dir)
 
     def append(self, event: Event) -> None:
         self.append_many((event,))
 
     def append_many(self, events: Iterable[Event]) -> None:
         """One write for a batch of events: cheaper than a write per line."""
-        self._write("".join(json.dumps(e.to_json(), separators=(",", ":")) + "\n" for e in events))
+        events = tuple(events)
+        text = "".join(json.dumps(e.to_json(), separators=(",", ":")) + "\n" for e in events)
+        games = [e for e in events if isinstance(e, Episode)]
+        if self._write(text) and games and self._curve is not None:
+            try:  # after the JSON: the index never holds a game the file lacks
+                self._curve.write(sidecar.pack(games))
+                self._curve.flush()
+            except (OSError, ValueError):
+                self._curve = None  # readers see the disagreement and read the JSON
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str) -> bool:
         try:
             self._handle.write(text)
+            return True
         except (OSError, ValueError):
-            pass  # history is a convenience; a full disk must not stop training
+            return False  # history is a convenience; a full disk must not stop training
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._handle.close()
+        if self._curve is not None:
+            with contextlib.suppress(OSError):
+                self._curve.close()
 
 
 def _ends_torn(path: Path) -> bool:

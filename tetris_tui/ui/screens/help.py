@@ -20,11 +20,14 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("m", "models: keep, rename, delete, play saved models"),
     ("k", "keep the current model in slots/step-N"),
     ("f", "follow the newest game in the log"),
+    ("t l", "curve: x steps / wall time; y linear / log"),
+    ("a", "curve smoothing: EMA of 10/100/1000 games, off"),
     ("e", "show the last worker error again"),
     ("tab ↑ ↓", "focus and scroll the episode log"),
     ("ctrl+p", "command palette: commands, themes"),
+    ("d", "detach: quit, training goes on (tetris-tui attach)"),
     ("?", "this help"),
-    ("q", "quit (saves a checkpoint first)"),
+    ("q", "quit; while training: x stop (save) or d leave running"),
 )
 
 
@@ -61,8 +64,9 @@ class HelpScreen(ModalScreen[None]):
             yield Static(keys_table())
             yield Static(
                 Text(
-                    "PPO learns in a separate worker process; this window draws what it "
-                    "reports. Quit and start again: the run picks up where it left off."
+                    "PPO learns in a separate trainer process; this window draws what it "
+                    "reports. The trainer outlives the window: `tetris-tui ls` lists it, "
+                    "`tetris-tui attach` comes back to it."
                 ),
                 classes="help-about",
             )

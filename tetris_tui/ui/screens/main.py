@@ -1,4 +1,4 @@
-"""The main screen: status line, board, learning panel, episode log, footer.
+"""The main screen: status line, board, learning curve, learning panel, episode log, footer.
 
 It routes the *view* events of a drained batch (board frames, games, metrics,
 evaluations) to its widgets and hands the *control* events (status, checkpoint,
@@ -16,6 +16,7 @@ from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -25,6 +26,7 @@ from tetris_tui.config import Config
 from tetris_tui.ui.spectator_feed import SpectatorFeed
 from tetris_tui.ui.spectator_titles import board_titles
 from tetris_tui.ui.widgets.board import BoardView
+from tetris_tui.ui.widgets.curve import CurvePanel
 from tetris_tui.ui.widgets.episodes import EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel, geometry_for
 from tetris_tui.ui.widgets.runinfo import RunInfo, config_rows
@@ -39,6 +41,11 @@ BIG_BOARD_SIZE = (200, 60)
 VIEW_EVENTS = (p.Board, p.Episode, p.Metrics, p.Evaluation)
 # Animation frames per second of the spectator's board (only while something moves).
 ANIMATION_HZ = 30.0
+
+
+def curve_height(height: int) -> int:
+    """The chart's rows (borders included): a third of the panels' height, 7 to 20."""
+    return max(7, min(20, (height - 2) // 3))
 
 
 class MainScreen(Screen[None]):
@@ -57,9 +64,11 @@ class MainScreen(Screen[None]):
         pace: float = p.DEFAULT_PACE,
     ) -> None:
         super().__init__()
+        self.config = config
         self.run_info = RunInfo(config_rows(config) if config else [], id="runinfo")
         self.status_bar = StatusBar(info, id="status")
         self.board_view = BoardView(id="board")
+        self.curve = CurvePanel(id="curve")
         self.learning = LearningPanel(id="learning")
         self.episode_log = EpisodeLog(id="episodes")
         self.footer = Footer()
@@ -79,10 +88,17 @@ class MainScreen(Screen[None]):
                 yield self.board_view
                 yield self.run_info
             with Vertical(id="right"):
+                yield self.curve
                 yield self.learning
                 yield self.episode_log
         yield Static("terminal too small\nneeds at least 40x12", id="too-small")
         yield self.footer
+
+    BINDINGS = [
+        Binding("t", "curve('toggle_axis')", "curve x axis", show=False),
+        Binding("l", "curve('toggle_log')", "curve log y", show=False),
+        Binding("a", "curve('cycle_smoothing')", "curve smoothing", show=False),
+    ]
 
     def on_mount(self) -> None:
         self.set_view(self.view)
@@ -91,6 +107,12 @@ class MainScreen(Screen[None]):
         self.episode_log.border_title = "episodes"
         self.run_info.border_title = "run"
         self._layout_for(self.app.size.width, self.app.size.height)
+        if self.config is not None:  # training: the whole run's curve (none in play mode)
+            self.curve.load_run(self.config.run_dir)
+
+    def action_curve(self, change: str) -> None:
+        """t, l and a change the chart's own view; nothing is sent to the worker."""
+        getattr(self.curve, change)()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
@@ -106,6 +128,7 @@ class MainScreen(Screen[None]):
         scale = 2 if width >= BIG_BOARD_SIZE[0] and height >= BIG_BOARD_SIZE[1] else 1
         self.board_view.set_scale(scale)
         self.learning.set_geometry(geometry_for(width, height))
+        self.curve.styles.height = curve_height(height)
         # The run panel only where it fits whole under the board.
         room = height - 2 - (20 * scale + 2)
         self.run_info.display = bool(self.run_info.rows) and room >= len(self.run_info.rows) + 2
@@ -135,7 +158,7 @@ class MainScreen(Screen[None]):
                     "elapsed_s": event.elapsed_s,
                 }
             elif isinstance(event, p.Evaluation):
-                self.learning.add_evaluation(event)
+                self.curve.add_evaluation(event)
                 control.append(event)
             else:
                 if isinstance(event, p.Status) and event.timesteps:
@@ -214,7 +237,9 @@ class MainScreen(Screen[None]):
             games, self._pending_games = self._pending_games, []
             self.episode_log.add_episodes(games)
             self.learning.add_episodes(games)
+            self.curve.add_episodes(games)
         self.learning.flush(force=True)
+        self.curve.flush()
 
     def show_history(self, history: Any) -> bool:
         """A reopened run's games and last checkpoint; True if there was any."""

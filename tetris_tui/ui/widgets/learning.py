@@ -1,5 +1,8 @@
 """The learning panel: one sparkline row per figure, with last/min/max beside it.
 
+Lines per game and the evaluations have moved to the whole-run chart (curve.py);
+these rows keep the recent window of the other game figures and the PPO internals.
+
 One line-API widget draws every row (label, bars with the look of Textual's
 ``Sparkline``, figures) and the PPO summary line. As 40 child widgets (a Label,
 a Sparkline and a stats line per row, in a container each) every repaint walked
@@ -23,7 +26,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tetris_tui.protocol import Episode, Evaluation, Metrics
+from tetris_tui.protocol import Episode, Metrics
 from tetris_tui.ui.widgets.series import Series, fmt_num
 from tetris_tui.ui.widgets.spark import spark_rows
 from tetris_tui.ui.widgets.textline import text_strip
@@ -38,10 +41,8 @@ class RowSpec:
 
 
 ROWS = (
-    RowSpec("lines", "lines/game", with_mean=True),
     RowSpec("reward", "reward/game", with_mean=True),
     RowSpec("pieces", "pieces/game"),
-    RowSpec("eval", "eval lines"),
     RowSpec("sps", "steps/s", maxlen=600),
     RowSpec("entropy", "entropy"),
     RowSpec("value_loss", "value loss"),
@@ -141,7 +142,6 @@ class LearningPanel(Widget):
     # -- data in -------------------------------------------------------------------
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
         for episode in episodes:
-            self._push("lines", episode.lines)
             self._push("reward", episode.reward)
             self._push("pieces", episode.pieces)
 
@@ -158,9 +158,6 @@ class LearningPanel(Widget):
         if metrics.updates != self.updates:
             self.updates = metrics.updates
             self._summary_dirty = True
-
-    def add_evaluation(self, evaluation: Evaluation) -> None:
-        self._push("eval", evaluation.lines_mean)
 
     def _push(self, key: str, value: object) -> None:
         if self.series[key].push(value):

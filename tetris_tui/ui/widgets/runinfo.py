@@ -18,12 +18,12 @@ def config_rows(config: Config) -> list[tuple[str, str]]:
     """(label, value) pairs worth seeing while a run trains."""
     ppo = config.ppo
     rows = [
-        ("env", f"{config.env.kind} × {config.n_envs}"),
+        ("env", f"{config.env.kind} × {config.num_envs}"),
         ("device", f"{config.device} · {config.vec_env} vec"),
         ("seed", "random" if config.seed is None else str(config.seed)),
         ("lr", f"{ppo.learning_rate:g}"),
         ("γ · ent", f"{ppo.gamma:g} · {ppo.ent_coef:g}"),
-        ("rollout", f"{ppo.n_steps} × {config.n_envs} steps"),
+        ("rollout", f"{ppo.n_steps} × {config.num_envs} steps"),
         ("batch", f"{ppo.batch_size} · {ppo.n_epochs} epochs"),
         ("save", f"every {fmt_num(config.checkpoint_every)}"),
         ("frames", f"{config.fps:g}/s" if config.fps > 0 else "off"),

@@ -1,0 +1,242 @@
+"""The whole-run learning curve in the app: keys, live games, reopening a long run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from ui_helpers import (
+    FakeSession,
+    WidgetHost,
+    fixed_episodes,
+    fixed_events,
+    real_config,
+    screen_text,
+)
+
+from tetris_tui import protocol as p
+from tetris_tui.config import Config
+from tetris_tui.curves import sidecar
+from tetris_tui.curves.reader import read_curve
+from tetris_tui.training.runlog import RunLog
+from tetris_tui.ui.app import TetrisApp
+from tetris_tui.ui.widgets.curve import CurvePanel
+
+
+def chart_lines(app: TetrisApp) -> list[str]:
+    """The chart's rows on screen (inside its border), for 100-column screens."""
+    region = app.main.curve.region
+    rows = screen_text(app).splitlines()[region.y : region.bottom]
+    return [row[region.x : region.right] for row in rows]
+
+
+async def until(pilot, check, timeout: float, what: str) -> float:
+    start = time.perf_counter()
+    while not check():
+        if time.perf_counter() - start > timeout:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.02)
+    return time.perf_counter() - start
+
+
+async def test_keys_switch_the_axis_log_y_and_smoothing_and_send_nothing(tmp_path):
+    fake = FakeSession()
+    app = TetrisApp(Config(run_dir=tmp_path / "run"), session_factory=lambda: fake)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        fake.push(*fixed_events())
+        curve = app.main.curve
+        await until(pilot, lambda: curve.games.count == 30, 5, "the games on the chart")
+        await pilot.pause(0.6)
+        sent = list(fake.sent)
+        steps = chart_lines(app)
+        assert "12k steps" in steps[-2] and "t steps · l lin · a ema 100" in steps[-1]
+        assert "30 games" in steps[0] and "avg100 8.6" in steps[0]
+
+        await pilot.press("t")
+        await pilot.pause(0.1)
+        wall = chart_lines(app)
+        assert "wall time" in wall[-2] and "t time" in wall[-1]
+        await pilot.press("l")
+        await pilot.pause(0.1)
+        log = chart_lines(app)
+        assert "l log" in log[-1] and log[1:-2] != wall[1:-2]  # the curve is redrawn
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert "a ema 1000" in chart_lines(app)[-1]
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert "a ema off" in chart_lines(app)[-1]
+        await pilot.press("t", "l", "a", "a")
+        await pilot.pause(0.1)
+        assert chart_lines(app) == steps  # back where it started, drawn the same
+        assert fake.sent == sent  # the chart's keys never reach the worker
+
+
+async def test_games_that_came_while_the_history_loaded_count_once(tmp_path):
+    games = fixed_episodes(40)
+    log = RunLog(tmp_path)
+    log.append_many(games)
+    log.close()
+    panel = CurvePanel()
+    async with WidgetHost(panel).run_test(size=(80, 12)) as pilot:
+        panel.loading = True
+        # Games 39 and 40 were written before the read reached the end; 41 was not.
+        later = p.Episode(41, 3, 1.0, 5, 5, timesteps=16_400, time=games[-1].time + 1)
+        panel.add_episodes([games[38], games[39], later])
+        panel.add_evaluation(p.Evaluation(timesteps=16_000, games=2, lines_mean=4, lines_max=5))
+        assert panel.games.count == 0  # held until the history is in
+        panel.set_curve(read_curve(tmp_path))
+        await pilot.pause()
+        assert panel.games.count == 41 and panel.games.last.steps1 == 16_400
+        assert [b.mean for b in panel.evals] == [4]
+        assert "41 games" in str(panel.border_title)
+
+
+async def test_the_layers_stay_apart_in_256_colours_and_without_colour():
+    from rich.color import ColorSystem
+
+    panel = CurvePanel()
+    async with WidgetHost(panel).run_test(size=(60, 12)) as pilot:
+        panel.add_episodes(fixed_episodes(30))
+        panel.flush(force=True)
+        await pilot.pause()
+        styles = panel.layer_styles()
+        eight_bit = {
+            name: styles[name].color.downgrade(ColorSystem.EIGHT_BIT)
+            for name in ("points", "line", "eval")
+        }
+        assert len(set(eight_bit.values())) == 3, eight_bit
+        # NO_COLOR drops colours and keeps attributes: the lines are bold, the points not.
+        assert styles["line"].bold and styles["eval"].bold and not styles["points"].bold
+        drawn = {seg.style for strip in panel._strips for seg in strip if seg.text.strip()}
+        assert styles["points"] in drawn and styles["line"] in drawn
+
+
+async def test_a_reopened_run_of_a_million_games_draws_from_its_first_game_within_2s(tmp_path):
+    """The issue's acceptance: 1,000,000+ recorded games, whole curve, < 2 s, flat memory."""
+    run = tmp_path / "run"
+    games = 1_000_000
+    write_games(run / "events.jsonl", games)
+    size = (run / "events.jsonl").stat().st_size
+    rss_before = reset_peak_rss()
+    fake = FakeSession()
+    start = time.perf_counter()
+    app = TetrisApp(Config(run_dir=run), session_factory=lambda: fake)
+    async with app.run_test(size=(100, 36)) as pilot:
+        curve = app.main.curve
+        shown = f"{games:,} games"
+
+        def drawn() -> bool:  # cheap to poll: the title is set when the chart repaints
+            return not curve.loading and shown in str(curve.border_title)
+
+        await until(pilot, drawn, 30, "the whole curve")
+        await pilot.pause()  # the repaint the title came with
+        elapsed = time.perf_counter() - start
+        lines = chart_lines(app)
+        print(f"reopened {games:,} games in {elapsed:.2f}s")
+    peak_growth = peak_rss() - rss_before
+    assert curve.games.count == games and len(curve.games) <= curve.games.capacity
+    first = curve.games.buckets[0]
+    assert first.steps0 == 40 and first.time0 == T0 + 0.05  # from the first game on
+    assert "└40──" in lines[-2] and "40M steps" in lines[-2]
+    assert elapsed < 2.0, f"{elapsed:.2f}s to draw {games:,} games"
+    # The file is ~177 MB; reading it costs one 2 MB chunk at a time, not the file.
+    assert size > 150e6 and peak_growth < 64e6, (size, peak_growth)
+    assert sidecar.valid_index(run) is not None  # read from the index RunLog keeps
+
+
+def test_a_run_recorded_before_the_index_reads_its_json(tmp_path):
+    """No index (or one that disagrees): the same curve, from events.jsonl."""
+    run = tmp_path / "run"
+    write_games(run / "events.jsonl", 30_000)
+    indexed = read_curve(run)
+    (run / sidecar.CURVE_FILE).unlink()
+    from_json = read_curve(run)
+    assert from_json.games.count == 30_000 and from_json.games.buckets == indexed.games.buckets
+
+
+T0 = 1_700_000_000.0
+
+
+def write_games(path: Path, count: int) -> None:
+    """``count`` games exactly as RunLog writes them (checked below), written fast:
+    the JSON lines in events.jsonl and their records in the curve's index."""
+    RunLog(path.parent).close()  # a new run: an empty events.jsonl and index
+    template = (
+        '{"episode":%d,"lines":%d,"reward":%.1f,"pieces":%d,"length":%d,"timesteps":%d,'
+        '"time":%r,"duration_s":0.05,"env_index":%d,"capped":false,"kind":"episode"}\n'
+    )
+    sample = p.Episode(7, 7, 7.5, 27, 27, 280, T0 + 0.35, 0.05, 3, False)
+    log_line = RunLog.__new__(RunLog)
+    written: list[str] = []
+    log_line._write = written.append  # type: ignore[method-assign]
+    log_line.append(sample)
+    assert template % (7, 7, 7.5, 27, 27, 280, T0 + 0.35, 3) == written[0]
+    record = sidecar.RECORD.pack
+    assert sidecar.pack([sample]) == record(7, 280, T0 + 0.35)
+    index = open(path.parent / sidecar.CURVE_FILE, "ab")  # noqa: SIM115
+    with open(path, "w", encoding="utf-8") as handle, index:
+        for block in range(0, count, 50_000):
+            numbers = range(block + 1, min(count, block + 50_000) + 1)
+            index.write(b"".join(record(i % 37, 40 * i, T0 + i * 0.05) for i in numbers))
+            handle.write(
+                "".join(
+                    template % (i, i % 37, i % 37 + 0.5, 20 + i % 37, 20 + i % 37, 40 * i,
+                                T0 + i * 0.05, i % 4)
+                    for i in range(block + 1, min(count, block + 50_000) + 1)
+                )
+            )  # fmt: skip
+            if block == 500_000:
+                handle.write('{"which":"latest","path":"x","timesteps":1,"kind":"checkpoint"}\n')
+
+
+def reset_peak_rss() -> int:
+    """Reset this process's peak RSS (Linux clear_refs) and return the current RSS."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pytest.skip("needs /proc/self/clear_refs to measure peak memory")
+    return _status_bytes("VmRSS")
+
+
+def peak_rss() -> int:
+    return _status_bytes("VmHWM")
+
+
+def _status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} in /proc/self/status")
+
+
+@pytest.mark.slow
+async def test_the_chart_shows_games_as_the_real_worker_plays_them(tmp_path):
+    run_dir = tmp_path / "run"
+    app = TetrisApp(real_config(run_dir, eval_every=1024, eval_games=1))
+    async with app.run_test(size=(100, 36)) as pilot:
+        curve = app.main.curve
+        await until(pilot, lambda: not curve.loading, 10, "the (empty) history")
+        await pilot.press("s")
+        await until(pilot, lambda: curve.games.count >= 3, 90, "games on the chart")
+        first = curve.games.count
+        await until(pilot, lambda: curve.games.count > first + 3, 60, "more games")
+        await until(pilot, lambda: curve.evals.count >= 1, 90, "an evaluation")
+        await pilot.pause(0.6)  # the chart repaints at most twice a second
+        lines = chart_lines(app)
+        assert f"{curve.games.count:,} games" in lines[0]
+        assert lines[-2].rstrip(" │").endswith("steps")
+        await pilot.press("t", "l", "a")
+        await pilot.pause(0.1)
+        assert "t time · l log · a ema 1000" in chart_lines(app)[-1]
+        assert "wall time" in chart_lines(app)[-2]
+        await pilot.press("q")
+        while app.is_running:
+            await pilot.pause(0.1)
+    # What it showed is what a reopened run reads back, evaluations included.
+    reread = read_curve(run_dir)
+    assert reread.games.count >= curve.games.count and reread.evals.count >= 1

@@ -1,0 +1,1 @@
+"""Whole-run learning curves: bounded history and its reader (no UI, no numpy)."""

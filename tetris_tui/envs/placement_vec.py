@@ -1,0 +1,221 @@
+"""``PlacementVecEnv``: N placement games as arrays, one SB3 ``VecEnv``.
+
+``DummyVecEnv`` over N ``PlacementEnv``s pays Python per game per step: the
+engine's bookkeeping, ~10 numpy calls for 40 afterstates, info dicts, wrappers.
+Here the N boards are (N, 10) column bitmasks and one ``batch_afterstates`` call
+scores all N x 40 placements, so a step costs about what one game's step did.
+
+It plays by tetris-gymnasium 0.3.1's rules without running its engine: the same
+pieces and rotations (its tetromino matrices), randomizer and seeding
+(``bag_streams``), spawn test, line clearing and game over, and the same
+observation, action numbering, rewards, ``lines_cleared`` and ``info["game"]``
+as ``GameStatsWrapper(PlacementEnv)`` in a ``DummyVecEnv``: the differential
+test plays both side by side. ``env_method("board_frame")`` draws a game for
+the UI and ``action_masks()`` serves MaskablePPO.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+from tetris_tui.config import EnvConfig
+from tetris_tui.envs.bag_streams import BagStreams
+from tetris_tui.envs.batch_afterstates import BatchAfterstates, batch_afterstates, stack_tables
+from tetris_tui.envs.features import N_ACTIONS, N_FEATURES, WIDTH, build_piece_tables
+from tetris_tui.envs.vec_boards import ColourBoards
+
+
+def engine_tetrominoes() -> list[Any]:
+    """tetris-gymnasium's 7 tetrominoes as its engine builds them (ids 2..8)."""
+    from tetris_gymnasium.envs.tetris import Tetris
+
+    return list(Tetris().tetrominoes)
+
+
+class PlacementVecEnv(VecEnv):
+    """``n`` placement games stepped together; see the module docstring."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, n: int, config: EnvConfig | None = None, seed: int | None = None) -> None:
+        if n < 1:
+            raise ValueError(f"need at least one game, got {n}")
+        self.config = config or EnvConfig()
+        self.render_mode = None
+        tetrominoes = engine_tetrominoes()
+        self.tables = build_piece_tables(tetrominoes)
+        self.stack = stack_tables(self.tables)
+        self.n = n
+        self.board = np.zeros((n, WIDTH), dtype=np.uint32)
+        self.streams = BagStreams(n)
+        self.colours = ColourBoards(n, self.stack, tetrominoes)
+        self.lines = np.zeros(n, dtype=np.int64)
+        self.pieces = np.zeros(n, dtype=np.int64)
+        self.length = np.zeros(n, dtype=np.int64)
+        self.returns = np.zeros(n, dtype=np.float64)
+        self.after: BatchAfterstates | None = None
+        self._actions = np.zeros(n, dtype=np.int64)
+        obs_space = spaces.Box(0.0, np.inf, shape=(N_ACTIONS, N_FEATURES + 1), dtype=np.float32)
+        super().__init__(n, obs_space, spaces.Discrete(N_ACTIONS))
+        if seed is not None:
+            self.seed(seed)
+
+    # -- VecEnv API ------------------------------------------------------------------
+
+    def reset(self) -> np.ndarray:
+        everyone = np.arange(self.n)
+        for i in everyone:
+            self._reset_game(int(i), self._seeds[i])
+        self._reset_seeds()
+        self._reset_options()
+        self.after = self._afterstates(everyone)
+        return self.after.obs.copy()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions).reshape(self.n).astype(np.int64)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        if self.after is None:
+            self.reset()
+        after, cfg, games = self.after, self.config, np.arange(self.n)
+        assert after is not None
+        a = self._actions
+        in_range = (a >= 0) & (a < N_ACTIONS)
+        a = np.where(in_range, a, 0)
+        legal = in_range & after.legal[games, a]
+        blocked = legal & after.blocked[games, a]
+        lock = legal & ~blocked
+        over = ~legal | (legal & after.game_over[games, a])
+        lines = np.where(lock, after.lines[games, a], 0).astype(np.int64)
+
+        locked = np.flatnonzero(lock)
+        if locked.size:
+            la = a[locked]
+            self.board[locked] = after.columns[:, locked, la].T
+            self.colours.lock(
+                locked,
+                self.streams.piece(0, locked),
+                la,
+                after.landing_y[locked, la],
+                after.full_bits[locked, la],
+            )
+            self.streams.advance(locked)
+        self.colours.forget(np.flatnonzero(blocked))
+
+        rewards = cfg.reward_line * lines + cfg.reward_multi * (lines * lines - lines)
+        rewards = rewards + np.where(over, cfg.reward_game_over, cfg.reward_alive)
+        self.lines += lines
+        self.pieces += legal
+        self.returns += rewards
+        self.length += 1
+        capped = (self.pieces >= cfg.max_pieces) & ~over
+        if not cfg.max_pieces:
+            capped[:] = False
+        dones = over | capped
+
+        ended = np.flatnonzero(dones)
+        # One batched pass scores the live games and, appended, the final states of
+        # the games that just ended (their terminal observations): reset those first.
+        final = (self.board[ended], self.streams.piece(0, ended), self.streams.piece(1, ended))
+        infos: list[dict[str, Any]] = [{"lines_cleared": int(n)} for n in lines]
+        for i in ended:
+            infos[i]["TimeLimit.truncated"] = bool(capped[i])
+            infos[i]["game"] = {
+                "lines": int(self.lines[i]),
+                "reward": float(self.returns[i]),
+                "pieces": int(self.pieces[i]),
+                "length": int(self.length[i]),
+                "capped": bool(capped[i]),
+            }
+            self._reset_game(int(i), None)
+        both = batch_afterstates(
+            np.concatenate((self.board, final[0])),
+            np.concatenate((self.streams.piece(0), final[1])),
+            np.concatenate((self.streams.piece(1), final[2])),
+            self.stack,
+        )
+        self.after = both.head(self.n)
+        obs = both.obs[: self.n]
+        for k, i in enumerate(ended):
+            infos[i]["terminal_observation"] = both.obs[self.n + k]
+        return obs, rewards.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        pass
+
+    def action_masks(self) -> np.ndarray:
+        """Legal placements of every game's active piece: (n, 40) bool."""
+        if self.after is None:
+            self.reset()
+        assert self.after is not None
+        return self.after.legal.copy()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        value = getattr(self, attr_name)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        """Per-game methods: ``board_frame`` (the UI's) and ``action_masks`` (MaskablePPO's)."""
+        method = getattr(self, f"game_{method_name}", None)
+        if method is None:
+            raise AttributeError(f"PlacementVecEnv has no per-game method {method_name!r}")
+        return [method(int(i), *method_args, **kwargs) for i in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    # -- per game ------------------------------------------------------------------
+
+    def game_action_masks(self, i: int) -> np.ndarray:
+        return self.action_masks()[i]
+
+    def game_board_frame(self, i: int) -> dict[str, Any]:
+        """Game ``i`` as ``GameStatsWrapper.board_frame`` draws a ``PlacementEnv`` game."""
+        queue = [self.streams.piece(k, np.array([i]))[0] for k in range(1, 5)]
+        active = int(self.streams.piece(0, np.array([i]))[0])
+        frame = self.colours.frame(i, active, [int(q) for q in queue])
+        frame["lines"] = int(self.lines[i])
+        frame["pieces"] = int(self.pieces[i])
+        return frame
+
+    def game_board(self, i: int) -> np.ndarray:
+        """Game ``i``'s locked cells, (20, 10) uint8 piece ids like the engine's board."""
+        return self.colours.cells[i].copy()
+
+    def game_pieces(self, i: int) -> tuple[int, int]:
+        """Randomizer indices of game ``i``'s active and next piece."""
+        rows = np.array([i])
+        return int(self.streams.piece(0, rows)[0]), int(self.streams.piece(1, rows)[0])
+
+    # -- internals -----------------------------------------------------------------
+
+    def _reset_game(self, i: int, seed: int | None) -> None:
+        self.streams.reset(i, seed)
+        self.board[i] = 0
+        self.colours.clear(i)
+        self.lines[i] = self.pieces[i] = self.length[i] = 0
+        self.returns[i] = 0.0
+
+    def _afterstates(self, games: np.ndarray) -> BatchAfterstates:
+        return batch_afterstates(
+            self.board[games],
+            self.streams.piece(0, games),
+            self.streams.piece(1, games),
+            self.stack,
+        )
+
+
+def make_placement_vec_env(
+    n: int, config: EnvConfig | None = None, seed: int | None = None
+) -> PlacementVecEnv:
+    """``n`` batched placement games; ``seed`` (>= 1) seeds game ``i`` with ``seed + i``."""
+    return PlacementVecEnv(n, config, seed)

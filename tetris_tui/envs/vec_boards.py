@@ -1,0 +1,83 @@
+"""The coloured boards of the batched env: what the UI draws and the tests compare.
+
+The afterstate maths needs only occupancy bits; the UI wants each cell's piece
+id as the engine stores it. Locking writes the ids of all locked games with one
+fancy-index assignment, and line clears compact rows with one stable argsort
+over the games that cleared, so this stays a handful of numpy calls per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tetris_tui.envs.batch_afterstates import PieceStack
+from tetris_tui.envs.features import HEIGHT, WIDTH, bits_to_rows
+
+
+class ColourBoards:
+    """(n, 20, 10) uint8 piece ids, plus each game's last placement for the highlight."""
+
+    def __init__(self, n: int, stack: PieceStack, tetrominoes: list[Any]) -> None:
+        self.stack = stack
+        self.ids = [int(t.id) for t in tetrominoes]
+        self.cells = np.zeros((n, HEIGHT, WIDTH), dtype=np.uint8)
+        self.last = np.full((n, 4), -1, dtype=np.int64)  # piece, action, landing row, full bits
+
+    def clear(self, i: int) -> None:
+        self.cells[i] = 0
+        self.last[i] = -1
+
+    def forget(self, games: np.ndarray) -> None:
+        """No highlight for these games (a blocked piece is never placed)."""
+        self.last[games] = -1
+
+    def lock(
+        self,
+        games: np.ndarray,
+        piece: np.ndarray,
+        action: np.ndarray,
+        landing_y: np.ndarray,
+        full_bits: np.ndarray,
+    ) -> None:
+        """Write each game's piece where it lands, then clear its full rows."""
+        rows = landing_y[:, None] + self.stack.rows[:, piece, action].T
+        cols = self.stack.cols[:, piece, action].T
+        self.cells[games[:, None], rows, cols] = self.stack.ids[piece][:, None]
+        self.last[games] = np.stack([piece, action, landing_y, full_bits], axis=1)
+        clearing = full_bits != 0
+        if clearing.any():
+            g = games[clearing]
+            keep = ~bits_to_rows(full_bits[clearing])  # (k, 20)
+            order = np.argsort(keep, axis=1, kind="stable")  # cleared rows first, then kept
+            moved = np.take_along_axis(self.cells[g], order[:, :, None], axis=1)
+            moved[~np.take_along_axis(keep, order, axis=1)] = 0
+            self.cells[g] = moved
+
+    def highlight(self, i: int) -> np.ndarray:
+        """``PlacementEnv.last_placed_mask`` of game ``i``: the last piece, after clearing."""
+        mask = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+        piece, action, landing_y, full_bits = (int(v) for v in self.last[i])
+        if piece < 0:
+            return mask
+        mask[landing_y + self.stack.rows[:, piece, action], self.stack.cols[:, piece, action]] = 1
+        if full_bits:
+            kept = mask[~bits_to_rows(full_bits)]
+            mask = np.zeros_like(mask)
+            mask[HEIGHT - kept.shape[0] :] = kept
+        return mask
+
+    def frame(self, i: int, active: int, queue: list[int]) -> dict[str, Any]:
+        """``frames.board_frame`` of game ``i`` with its active piece at the spawn position."""
+        cells = self.cells[i].copy()
+        spawn = self.stack.spawn_bits[:, active]
+        shown = (spawn[None, :] >> np.arange(HEIGHT - 1, -1, -1, dtype=np.uint32)[:, None]) & 1
+        if not (cells[shown != 0]).any():  # the engine draws nothing over a collision
+            cells[shown != 0] = self.ids[active]
+        return {
+            "cells": cells.tobytes(),
+            "next_pieces": tuple(self.ids[q] for q in queue),
+            "hold": None,
+            "highlight": self.highlight(i).tobytes(),
+        }
