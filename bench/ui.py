@@ -186,6 +186,8 @@ class AppSide:
     def quit(self) -> None:
         tree = [self.pid, *descendants(self.pid)]
         self.tmux.keys("q")
+        time.sleep(0.3)
+        self.tmux.keys("x")  # q asks: x stops training and quits
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and any(pid_alive(p) for p in tree):
             time.sleep(0.1)
@@ -239,10 +241,14 @@ def screenshot(path: Path, seconds: float, size: tuple[int, int], env: str) -> N
         async with app.run_test(size=size) as pilot:
             await pilot.press("s")
             await pilot.pause(seconds)
+            for _ in range(600):  # the spectator's board (it starts at low priority)
+                if app.main.feed.shown is not None or app.config.env.kind != "placement":
+                    break
+                await pilot.pause(0.2)
             app.clear_notifications()
             await pilot.pause(0.5)
             app.save_screenshot(filename=path.name, path=str(path.parent))
-            await pilot.press("q")
+            await pilot.press("q", "x")  # q asks: x stops training and quits
             while app.is_running:
                 await pilot.pause(0.2)
 

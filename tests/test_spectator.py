@@ -257,3 +257,27 @@ def test_the_spectator_process_plays_and_stops_with_its_handle(tmp_path):
     assert placements and all(e.policy_timesteps == 4096 for e in placements)
     assert any(isinstance(e, p.SpectatorGame) for e in got)  # random-ish games are short
     assert os.getpid() != spectator.process.pid
+
+
+def test_the_fast_greedy_action_is_sb3s_deterministic_action():
+    from tetris_tui.config import Config
+    from tetris_tui.training.greedy_game import policy_predictor
+    from tetris_tui.training.model_factory import build_vec_env, new_model
+
+    config = Config(n_envs=1, seed=3, device="cpu")
+    import torch
+
+    model = new_model(config, build_vec_env(config))
+    torch.manual_seed(0)
+    for parameter in model.policy.mlp_extractor.scorer.parameters():
+        torch.nn.init.normal_(parameter)  # the zero init would make every action tie
+    game = GreedyGame(EnvConfig(), seed=2, max_pieces=60)
+    game.new_game(0, seed=2)
+    fast = policy_predictor(model.policy)
+    actions = set()
+    while game.finished is None:
+        sb3, _ = model.policy.predict(game.obs, deterministic=True)
+        assert fast(game.obs) == int(sb3)
+        actions.add(int(sb3))
+        game.step(heuristic)  # long games: many boards to compare on
+    assert len(actions) > 5

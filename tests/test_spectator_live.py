@@ -24,9 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def placement_config(run_dir, **changes):
-    return real_config(
-        run_dir, env=EnvConfig(kind="placement"), total_timesteps=50_000_000, **changes
-    )
+    changes = {"total_timesteps": 50_000_000, **changes}
+    return real_config(run_dir, env=EnvConfig(kind="placement"), **changes)
 
 
 async def measure(app, pilot, seconds: float) -> tuple[float, float]:
@@ -48,7 +47,7 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         await wait_for(
             pilot,
             lambda: app.state == p.RUNNING and app.main.feed.placements_shown >= 2,
-            120,
+            240,  # the spectator starts at low priority: slow on a loaded machine
             "the spectator's first placements on the board",
         )
         first = app.main.feed.shown
@@ -77,7 +76,7 @@ def test_the_spectator_dies_with_a_killed_worker(tmp_path):
     session = TrainingSession()
     try:
         session.start(placement_config(tmp_path / "run", pace=p.INSTANT))
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         seen = False
         while not seen and time.monotonic() < deadline:
             seen = any(isinstance(e, p.SpectatorPlacement) for e in session.drain())
@@ -126,7 +125,7 @@ def test_at_a_slow_pace_the_piece_is_seen_falling_in_a_real_terminal(tmp_path):
     tmux = Tmux(100, 30)
     tmux.start(" ".join(f"'{a}'" for a in args), env)
     try:
-        wait_screen(tmux, lambda s: "RUNNING" in s and "spectator · game" in s, 120)
+        wait_screen(tmux, lambda s: "RUNNING" in s and "spectator · game" in s, 240)
         tmux.keys("-")
         tmux.keys("-")  # 5/s -> 2/s -> 1/s
         wait_screen(tmux, lambda s: "1/s" in s.splitlines()[0], 10)
@@ -152,3 +151,38 @@ def test_at_a_slow_pace_the_piece_is_seen_falling_in_a_real_terminal(tmp_path):
         assert live_trainer(tmp_path / "run") is None
     finally:
         tmux.kill()
+
+
+def test_play_mode_uses_the_spectator_and_obeys_its_pace(tmp_path):
+    """`tetris-tui play` of a placement model: animated placements at the pace set."""
+    run_dir = tmp_path / "run"
+    trainer = TrainingSession()
+    try:
+        trainer.start(placement_config(run_dir, total_timesteps=256))
+        deadline = time.monotonic() + 120
+        while trainer.state not in p.TERMINAL_STATES and time.monotonic() < deadline:
+            trainer.drain()
+            time.sleep(0.05)
+    finally:
+        trainer.stop(timeout=10)
+    player = TrainingSession()
+
+    def rate(seconds: float) -> float:
+        events = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            events += player.drain()
+            time.sleep(0.05)
+        return sum(isinstance(e, p.SpectatorPlacement) for e in events) / seconds
+
+    try:
+        player.start_play(placement_config(run_dir, pace=2.0), run_dir / "latest")
+        deadline = time.monotonic() + 60
+        while player.state != p.RUNNING and time.monotonic() < deadline:
+            player.drain()
+            time.sleep(0.05)
+        assert 1.0 <= rate(4.0) <= 3.0
+        player.send(p.SetPace(20.0))
+        assert rate(3.0) >= 8.0
+    finally:
+        player.stop(timeout=10)

@@ -147,7 +147,25 @@ def record_game(
 
 
 def policy_predictor(policy: Any) -> Any:
-    """``obs -> action`` for an SB3 policy, greedy."""
+    """``obs -> action`` for an SB3 policy, greedy.
+
+    The placement policy's greedy action is the argmax of its masked logits:
+    computed straight from its scorer, a fraction of ``predict``'s cost (no
+    distribution, no preprocessing), which is most of what a spectator spends.
+    """
+    import torch
+
+    from tetris_tui.policy.placement import PlacementNet
+
+    net = getattr(policy, "mlp_extractor", None)
+    if isinstance(net, PlacementNet):
+
+        def predict_placement(obs: Any) -> int:
+            with torch.no_grad():
+                logits = net.forward_actor(torch.as_tensor(obs, dtype=torch.float32))
+            return int(logits.argmax())
+
+        return predict_placement
 
     def predict(obs: Any) -> int:
         action, _ = policy.predict(obs, deterministic=True)

@@ -43,13 +43,17 @@ from tetris_tui.protocol import (
 
 # Events at most this often at the instant pace (the spectator then plays flat out).
 MAX_EVENT_HZ = 60.0
-# Longest sleep between two looks at the stop flag, the pace and the parent.
+# Sleeps: before the first weights, between placements (a stop ends them at
+# once; a new pace applies from the next placement), and while the board shows
+# something else. Few wake-ups: each costs a context switch on a busy core.
 NAP = 0.05
+MAX_NAP = 1.0
+IDLE_NAP = 0.25
 PR_SET_PDEATHSIG = 1
 # Events the spectator may have waiting for the worker to forward.
 OUTBOX_SIZE = 256
 # The spectator's niceness: on a busy machine training gets the CPU first.
-NICENESS = 10
+NICENESS = 5
 
 
 def spectator_available(config: Config) -> bool:
@@ -191,6 +195,7 @@ def spectator_entry(
     best = BestReplay(setup.run_dir)
     loop = _Loop(setup, events, weights, pace, active, stop)
     ready.value = 1
+    print(f"spectator (pid {os.getpid()}) ready", flush=True)  # worker.log
     seen = 0
     while seen == 0 and loop.running():
         seen = weights.load_into(policy, 0) or 0
@@ -200,7 +205,7 @@ def spectator_entry(
     try:
         while loop.running():
             if not active.value:
-                time.sleep(NAP)
+                stop.wait(IDLE_NAP)
                 continue
             event = game.step(predict, pace.value)
             if event is not None:
@@ -247,7 +252,8 @@ class _Loop:
             if now >= due:
                 self.next_at = due if now - due < 1.0 / pace else now
                 return
-            time.sleep(min(NAP, due - now))
+            # One wake-up per placement (the stop flag still ends the wait at once).
+            self.stop.wait(min(MAX_NAP, due - now))
 
     def send_placement(self, event: SpectatorPlacement) -> None:
         now = time.monotonic()
