@@ -29,8 +29,8 @@ from pathlib import Path
 
 from tetris_tui.proctree import rss_mb
 from tetris_tui.protocol import Metrics
-from tetris_tui.training.attached_session import AttachedSession
-from tetris_tui.training.trainer_info import live_trainer
+from tetris_tui.runs.trainers import live_trainer
+from tetris_tui.session.attached import AttachedSession
 
 
 def cpu_seconds(pid: int) -> float:

@@ -91,7 +91,7 @@ def read_times(games: int) -> None:
 
     from tetris_tui import protocol as p
     from tetris_tui.curves.reader import read_curve
-    from tetris_tui.training.runlog import RunLog
+    from tetris_tui.runs.runlog import RunLog
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)

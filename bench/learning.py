@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tetris_tui.config import Config, ConfigError, PPOConfig  # noqa: E402
-from tetris_tui.training.evaluate import play_games, summarize  # noqa: E402
+from tetris_tui.worker.evaluate import play_games, summarize  # noqa: E402
 
 EVAL_SEED = 10_001
 SKILL = 1_000.0
@@ -110,7 +110,7 @@ def _config(args: argparse.Namespace) -> Config:
 def main() -> None:
     args = _parse()
     config = _config(args)
-    from tetris_tui.training.model_factory import build_vec_env, configure_torch, new_model
+    from tetris_tui.worker.model_factory import build_vec_env, configure_torch, new_model
 
     configure_torch(config)
     print(f"env: {config.env}\nppo: {config.ppo}\npolicy overrides: {args.policy}")

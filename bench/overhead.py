@@ -35,14 +35,14 @@ from cores import pick_shared_core
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.protocol import RUNNING, TERMINAL_STATES, Metrics, Status, Stop
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.session.spawned import TrainingSession
 
 
 def bare_learn(config: Config, result: Any) -> None:
     """model.learn() with a callback that only marks start and end, as SB3's own default."""
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from tetris_tui.training.model_factory import build_vec_env, configure_torch, new_model
+    from tetris_tui.worker.model_factory import build_vec_env, configure_torch, new_model
 
     class Marks(BaseCallback):
         def _on_training_start(self) -> None:

@@ -22,7 +22,7 @@ from cores import pick_shared_core, pin_tree
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cpu_seconds, descendants
 from tetris_tui.protocol import Metrics, Pause, Resume, Status
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.session.spawned import TrainingSession
 
 
 class HeadlessSide:

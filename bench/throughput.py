@@ -44,7 +44,7 @@ OLD_ENVS = 4
 
 
 def _models() -> tuple[Any, Any]:
-    from tetris_tui.training.model_factory import build_vec_env, configure_torch, new_model
+    from tetris_tui.worker.model_factory import build_vec_env, configure_torch, new_model
 
     new_config = Config(seed=1, torch_threads=1)
     old_config = Config(seed=1, torch_threads=1, n_envs=OLD_ENVS, vec_env="dummy", ppo=OLD_PPO)

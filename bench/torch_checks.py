@@ -34,7 +34,7 @@ def learn(config: Config, checks: bool, result: Any) -> None:
     """Bare ``model.learn()``; reports steps, CPU seconds and a digest of the weights."""
     import torch
 
-    from tetris_tui.training.model_factory import build_vec_env, configure_torch, new_model
+    from tetris_tui.worker.model_factory import build_vec_env, configure_torch, new_model
 
     configure_torch(config)
     torch.distributions.Distribution.set_default_validate_args(checks)

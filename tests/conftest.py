@@ -13,7 +13,7 @@ import pytest
 
 from tetris_tui.config import Config, EnvConfig, PPOConfig
 from tetris_tui.protocol import Event
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.session.spawned import TrainingSession
 
 
 def small_config(run_dir: Path, **changes: object) -> Config:
@@ -48,7 +48,7 @@ def _no_trainer_left_behind():
     test fails: every trainer a test starts must be stopped by the test.
     """
     yield
-    from tetris_tui.training.trainer_info import registered_trainers
+    from tetris_tui.runs.trainers import registered_trainers
 
     left = registered_trainers()
     for card in left:

@@ -27,10 +27,10 @@ from tetris_tui.protocol import (
     Resume,
     Status,
 )
-from tetris_tui.training.attached_session import AttachedSession
-from tetris_tui.training.runlog import read_history
-from tetris_tui.training.session import TrainingSession
-from tetris_tui.training.trainer_info import KEY_FILE, TRAINER_FILE, live_trainer
+from tetris_tui.runs.runlog import read_history
+from tetris_tui.runs.trainers import KEY_FILE, TRAINER_FILE, live_trainer
+from tetris_tui.session.attached import AttachedSession
+from tetris_tui.session.spawned import TrainingSession
 
 PLACEMENT = EnvConfig(kind="placement")
 
@@ -108,7 +108,7 @@ def test_a_frozen_viewer_resyncs_with_no_gap_and_no_repeat(run_dir, monkeypatch)
         time.sleep(3.0)
         before = _drain_for(trainer, 0.1)
         os.kill(probe.pid, signal.SIGSTOP)
-        frozen = collect_until(trainer, lambda ev: len(of_kind(ev, Episode)) >= 150, timeout=60)
+        frozen = collect_until(trainer, lambda ev: len(of_kind(ev, Episode)) >= 300, timeout=90)
         os.kill(probe.pid, signal.SIGCONT)
         time.sleep(3.0)
         trainer.request_stop()
@@ -118,7 +118,7 @@ def test_a_frozen_viewer_resyncs_with_no_gap_and_no_repeat(run_dir, monkeypatch)
         if probe.poll() is None:
             probe.kill()
         trainer.stop(timeout=15)
-    assert len(of_kind(frozen, Episode)) >= 150  # far more than its outbox holds
+    assert len(of_kind(frozen, Episode)) >= 300  # far more than its outbox holds
     lines = out.split()
     assert lines[0] == "history" and lines[-2] == "resyncs"
     assert int(lines[-1]) >= 1  # it fell behind, was told so, and read the games back
@@ -165,7 +165,7 @@ def _check_refused_as_nobody(shared: Path, run: Path) -> None:
     script = f"""
 import socket, sys
 from pathlib import Path
-from tetris_tui.training.attach_client import AttachError, connect
+from tetris_tui.session.client import AttachError, connect
 from tetris_tui.protocol import Stop
 try:
     connection, _ = connect(Path({str(run)!r}))

@@ -12,8 +12,8 @@ import pytest
 from test_ui_tmux import Tmux, cli_command, finished_games, wait_screen
 
 from tetris_tui.proctree import pid_alive
-from tetris_tui.training.runlog import EVENTS_FILE
-from tetris_tui.training.trainer_info import live_trainer, read_card
+from tetris_tui.runs.runlog import EVENTS_FILE
+from tetris_tui.runs.trainers import live_trainer, read_card
 
 pytestmark = [
     pytest.mark.slow,

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tetris_tui import faults
 from tetris_tui.protocol import Checkpoint, Episode, Status
-from tetris_tui.training import atomic, faults
-from tetris_tui.training.atomic import atomic_write_bytes, atomic_write_json
-from tetris_tui.training.checkpoints import (
+from tetris_tui.runs import atomic
+from tetris_tui.runs.atomic import atomic_write_bytes, atomic_write_json
+from tetris_tui.runs.checkpoints import (
     CheckpointError,
     checkpoint_dir,
     copy_checkpoint,
@@ -29,8 +30,8 @@ from tetris_tui.training.checkpoints import (
     save_checkpoint,
     validate_slot_name,
 )
-from tetris_tui.training.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
-from tetris_tui.training.runlog import EVENTS_FILE, RunLog, read_history
+from tetris_tui.runs.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
+from tetris_tui.runs.runlog import EVENTS_FILE, RunLog, read_history
 
 
 class FakeModel:

@@ -13,7 +13,7 @@ from tetris_tui import protocol as p
 from tetris_tui.curves import sidecar
 from tetris_tui.curves.buckets import BucketHistory, ema
 from tetris_tui.curves.reader import read_curve
-from tetris_tui.training.runlog import RunLog
+from tetris_tui.runs.runlog import RunLog
 from tetris_tui.ui.widgets.braille import Canvas
 from tetris_tui.ui.widgets.chart import STEPS, TIME, View, draw, nice_ceiling
 

@@ -29,7 +29,7 @@ from tetris_tui.protocol import (
     Stop,
     Warning,
 )
-from tetris_tui.training.session import TrainingSession, worker_pids
+from tetris_tui.session.spawned import TrainingSession, worker_pids
 
 
 def _state(events, state):

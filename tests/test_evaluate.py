@@ -8,7 +8,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from tetris_tui.config import EnvConfig
 from tetris_tui.envs import make_env
 from tetris_tui.policy import placement_ppo_kwargs
-from tetris_tui.training.evaluate import GameResult, play_games, summarize
+from tetris_tui.worker.evaluate import GameResult, play_games, summarize
 
 
 def trained_model() -> PPO:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tetris_tui.training.process_setup import redirect_output
+from tetris_tui.worker.process_setup import redirect_output
 
 
 def _noisy_child(log_path: str) -> None:
@@ -42,7 +42,7 @@ def test_worker_output_goes_to_the_log_not_the_terminal(tmp_path, capfd):
 
 def test_cli_import_stays_light():
     code = (
-        "import sys, tetris_tui.cli, tetris_tui.training.session, tetris_tui.headless;"
+        "import sys, tetris_tui.cli, tetris_tui.session.spawned, tetris_tui.headless;"
         "heavy = [m for m in ('torch', 'stable_baselines3', 'tetris_gymnasium', 'jax')"
         " if m in sys.modules]; print(heavy)"
     )

@@ -11,7 +11,7 @@ from conftest import collect_until, of_kind, small_config
 
 from tetris_tui.config import EnvConfig
 from tetris_tui.protocol import FINISHED, STOPPED, Checkpoint, SaveSlot, Status
-from tetris_tui.training.checkpoints import (
+from tetris_tui.runs.checkpoints import (
     CheckpointError,
     copy_checkpoint,
     delete_slot,

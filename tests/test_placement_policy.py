@@ -13,7 +13,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.envs import make_env
 from tetris_tui.policy import PlacementPolicy, placement_ppo_kwargs
-from tetris_tui.training.model_factory import configure_torch
+from tetris_tui.worker.model_factory import configure_torch
 
 
 def small_ppo(seed: int = 1) -> PPO:

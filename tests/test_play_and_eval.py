@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from tetris_tui import protocol as p
 from tetris_tui.config import EnvConfig
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.session.spawned import TrainingSession
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.screens.models import ModelsScreen
 from tetris_tui.ui.widgets.board import BoardView

@@ -29,8 +29,8 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     from conftest import small_config
 
-    from tetris_tui.training.checkpoints import package_versions, save_checkpoint
-    from tetris_tui.training.model_factory import build_vec_env, new_model
+    from tetris_tui.runs.checkpoints import package_versions, save_checkpoint
+    from tetris_tui.worker.model_factory import build_vec_env, new_model
 
     run = tmp_path_factory.mktemp("good") / "run"
     config = small_config(run)

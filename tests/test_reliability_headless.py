@@ -29,10 +29,10 @@ from reliability_helpers import (
     wait_gone,
 )
 
+from tetris_tui.faults import ENV_VAR
 from tetris_tui.proctree import descendants, find_worker, rss_mb
-from tetris_tui.training.faults import ENV_VAR
-from tetris_tui.training.runlock import RunLock
-from tetris_tui.training.trainer_info import live_trainer
+from tetris_tui.runs.runlock import RunLock
+from tetris_tui.runs.trainers import live_trainer
 
 
 def _running(line: str) -> bool:

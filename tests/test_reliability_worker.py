@@ -21,6 +21,7 @@ import pytest
 from conftest import collect_until, of_kind, small_config
 from reliability_helpers import kill_all, load_ppo, read_json, temp_files, wait_gone
 
+from tetris_tui.faults import ENV_VAR
 from tetris_tui.protocol import (
     CRASHED,
     LATEST,
@@ -34,10 +35,9 @@ from tetris_tui.protocol import (
     Stop,
     Warning,
 )
-from tetris_tui.training.faults import ENV_VAR
-from tetris_tui.training.runlock import RunLock
-from tetris_tui.training.runlog import read_history
-from tetris_tui.training.session import TrainingSession, worker_pids
+from tetris_tui.runs.runlock import RunLock
+from tetris_tui.runs.runlog import read_history
+from tetris_tui.session.spawned import TrainingSession, worker_pids
 
 ROUNDS = 8
 

@@ -9,10 +9,10 @@ from ui_helpers import FakeSession, screen_text
 from tetris_tui import protocol as p
 from tetris_tui.cli import main
 from tetris_tui.config import Config, EnvConfig
-from tetris_tui.training.best_replay import BestReplay
-from tetris_tui.training.greedy_game import record_game
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.replay_app import ReplayApp
+from tetris_tui.worker.best_replay import BestReplay
+from tetris_tui.worker.greedy_game import record_game
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import queue
 import threading
 import time
 
+from tetris_tui.command_channel import CommandChannel
 from tetris_tui.protocol import PROTOCOL_VERSION, Episode, Hello, Metrics, Pause, SetSpeed, Status
-from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.reporter import EventSink
-from tetris_tui.training.runlog import EVENTS_FILE, RunLog
+from tetris_tui.runs.runlog import EVENTS_FILE, RunLog
+from tetris_tui.worker.reporter import EventSink
 
 
 def _game(number: int) -> Episode:
@@ -97,7 +97,7 @@ def test_command_channel_counts_what_is_on_its_way():
 
 
 def test_session_drain_unpacks_batches_and_keeps_its_bound():
-    from tetris_tui.training.session import TrainingSession
+    from tetris_tui.session.spawned import TrainingSession
 
     session = TrainingSession()
     session._events = queue.Queue()  # the worker's queue, without a worker

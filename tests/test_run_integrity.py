@@ -35,9 +35,9 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
-from tetris_tui.training.game_stats import WINDOW
-from tetris_tui.training.runlog import EVENTS_FILE
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.runs.runlog import EVENTS_FILE
+from tetris_tui.session.spawned import TrainingSession
+from tetris_tui.worker.game_stats import WINDOW
 
 PLACEMENT = EnvConfig(kind="placement")
 
@@ -132,8 +132,8 @@ def test_resume_carries_the_window_and_numbers_games_on(run_dir):
 
 def test_best_rises_only_when_the_save_succeeded(run_dir):
     """Unit: a failed save of ``best`` leaves the best mean where it was."""
-    from tetris_tui.training.callback import ReportingCallback
-    from tetris_tui.training.game_stats import RollingGames
+    from tetris_tui.worker.callback import ReportingCallback
+    from tetris_tui.worker.game_stats import RollingGames
 
     games = RollingGames(best_mean=0.5)
     for _ in range(WINDOW):

@@ -23,10 +23,10 @@ from tetris_tui.replay import (
     replay_events,
     replay_path,
 )
-from tetris_tui.training.best_replay import BestReplay
-from tetris_tui.training.greedy_game import GreedyGame, record_game
 from tetris_tui.ui.animation import PlacementAnimation
 from tetris_tui.ui.spectator_feed import SpectatorFeed, step_pace
+from tetris_tui.worker.best_replay import BestReplay
+from tetris_tui.worker.greedy_game import GreedyGame, record_game
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,7 @@ def test_the_pace_ladder_runs_from_one_a_second_to_instant():
 def test_shared_weights_reach_another_module():
     import torch
 
-    from tetris_tui.training.shared_weights import SharedWeights
+    from tetris_tui.worker.shared_weights import SharedWeights
 
     torch.manual_seed(0)
     source, target = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
@@ -228,8 +228,8 @@ def test_the_spectator_process_plays_and_stops_with_its_handle(tmp_path):
     from conftest import small_config
 
     from tetris_tui.proctree import pid_alive
-    from tetris_tui.training.model_factory import build_vec_env, new_model
-    from tetris_tui.training.spectator import Spectator
+    from tetris_tui.worker.model_factory import build_vec_env, new_model
+    from tetris_tui.worker.spectator import Spectator
 
     config = small_config(tmp_path, env=EnvConfig(kind="placement"), pace=p.INSTANT)
     model = new_model(config, build_vec_env(config))
@@ -261,8 +261,8 @@ def test_the_spectator_process_plays_and_stops_with_its_handle(tmp_path):
 
 def test_the_fast_greedy_action_is_sb3s_deterministic_action():
     from tetris_tui.config import Config
-    from tetris_tui.training.greedy_game import policy_predictor
-    from tetris_tui.training.model_factory import build_vec_env, new_model
+    from tetris_tui.worker.greedy_game import policy_predictor
+    from tetris_tui.worker.model_factory import build_vec_env, new_model
 
     config = Config(n_envs=1, seed=3, device="cpu")
     import torch

@@ -16,8 +16,8 @@ from ui_helpers import child_pids, real_config
 from tetris_tui import protocol as p
 from tetris_tui.config import EnvConfig
 from tetris_tui.proctree import pid_alive
-from tetris_tui.training.session import TrainingSession, worker_pids
-from tetris_tui.training.trainer_info import live_trainer
+from tetris_tui.runs.trainers import live_trainer
+from tetris_tui.session.spawned import TrainingSession, worker_pids
 from tetris_tui.ui.app import TetrisApp
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from ui_helpers import FakeSession, fixed_board, fixed_episodes, fixed_events, s
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
-from tetris_tui.training.runlog import RunLog
+from tetris_tui.runs.runlog import RunLog
 from tetris_tui.ui import app as app_module
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen

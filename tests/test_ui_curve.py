@@ -22,7 +22,7 @@ from tetris_tui import protocol as p
 from tetris_tui.config import Config
 from tetris_tui.curves import sidecar
 from tetris_tui.curves.reader import read_curve
-from tetris_tui.training.runlog import RunLog
+from tetris_tui.runs.runlog import RunLog
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.widgets.curve import CurvePanel
 

@@ -8,8 +8,8 @@ from textual.app import App
 from textual.widgets import DataTable
 
 from tetris_tui.protocol import FINISHED, Status
-from tetris_tui.training.checkpoints import list_checkpoints
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.runs.checkpoints import list_checkpoints
+from tetris_tui.session.spawned import TrainingSession
 from tetris_tui.ui.screens.models import ModelsRequest, ModelsScreen
 
 

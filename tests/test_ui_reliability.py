@@ -14,7 +14,7 @@ from ui_helpers import child_pids, fixed_board, real_config
 
 from tetris_tui import protocol as p
 from tetris_tui.proctree import pid_alive
-from tetris_tui.training.trainer_info import live_trainer
+from tetris_tui.runs.trainers import live_trainer
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.widgets.episodes import EpisodeLog

@@ -18,7 +18,7 @@ from ui_helpers import child_pids, heavy_modules_loaded, real_config, screen_tex
 
 from tetris_tui import protocol as p
 from tetris_tui.proctree import pid_alive
-from tetris_tui.training.session import worker_pids
+from tetris_tui.session.spawned import worker_pids
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import EpisodeLog
@@ -176,7 +176,7 @@ def test_ui_process_never_imports_torch_sb3_or_the_env(tmp_path):
 
 
 async def test_a_locked_run_directory_is_refused_in_one_line(tmp_path):
-    from tetris_tui.training.runlock import RunLock
+    from tetris_tui.runs.runlock import RunLock
 
     run_dir = tmp_path / "run"
     other = RunLock(run_dir)

@@ -239,8 +239,8 @@ HEAVY_MODULES = ("torch", "stable_baselines3", "tetris_gymnasium", "gymnasium")
 FORBIDDEN_PREFIXES = (
     "tetris_tui.envs",
     "tetris_tui.policy",
-    "tetris_tui.training.callback",
-    "tetris_tui.training.model_factory",
+    "tetris_tui.worker.callback",
+    "tetris_tui.worker.model_factory",
 )
 
 

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from tetris_tui.protocol import Episode
-from tetris_tui.training.attached_session import AttachedSession
-from tetris_tui.training.runlog import recent_games
+from tetris_tui.runs.runlog import recent_games
+from tetris_tui.session.attached import AttachedSession
 
 
 def main(run_dir: str, seconds: str) -> None:

@@ -18,9 +18,9 @@ from tetris_tui.cli_options import (
     fail,
 )
 from tetris_tui.config import ConfigError
+from tetris_tui.runs.trainers import live_trainer
 from tetris_tui.subcommands import SUBCOMMANDS
 from tetris_tui.subcommands.attach import add_read_only_option, attach_app
-from tetris_tui.training.trainer_info import live_trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         preflight(config)
     except ConfigError as exc:
         fail(str(exc))
-    from tetris_tui.training.process_setup import start_quiet_resource_tracker
+    from tetris_tui.worker.process_setup import start_quiet_resource_tracker
 
     start_quiet_resource_tracker()  # before the app owns the terminal
     if args.headless:

@@ -31,9 +31,9 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
-from tetris_tui.training.checkpoints import finished_at, finished_message
-from tetris_tui.training.process_setup import LOG_FILE
-from tetris_tui.training.session import RunLockedError, TrainingSession
+from tetris_tui.runs.checkpoints import finished_at, finished_message
+from tetris_tui.session.spawned import RunLockedError, TrainingSession
+from tetris_tui.worker.process_setup import LOG_FILE
 
 POLL_SECONDS = 0.05
 # More games than this per second are summarised in one line.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tetris_tui.training.checkpoints import CheckpointInfo
+from tetris_tui.runs.checkpoints import CheckpointInfo
 
 TABLE_HEADERS = ["model", "timesteps", "games", "best lines", "mean lines", "saved", "env"]
 

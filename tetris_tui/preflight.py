@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tetris_tui.config import Config, ConfigError
 from tetris_tui.protocol import LATEST
-from tetris_tui.training.checkpoints import CheckpointError, read_meta
+from tetris_tui.runs.checkpoints import CheckpointError, read_meta
 
 
 def check_run_dir(run_dir: Path) -> None:

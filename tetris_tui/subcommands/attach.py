@@ -35,15 +35,15 @@ def run(args: argparse.Namespace) -> int:
 def attach_app(run_dir, read_only: bool) -> int:
     """Connect first (one line and exit 2 when that fails), then open the app."""
     from tetris_tui.config import Config
-    from tetris_tui.training.attached_session import AttachedSession, AttachError
+    from tetris_tui.session.attached import AttachedSession, AttachError
 
     session = AttachedSession(run_dir, read_only=read_only)
     try:
         session.attach()
     except AttachError as exc:
         fail(str(exc))
-    from tetris_tui.training.process_setup import start_quiet_resource_tracker
     from tetris_tui.ui.app import TetrisApp
+    from tetris_tui.worker.process_setup import start_quiet_resource_tracker
 
     start_quiet_resource_tracker()  # `s` may start a trainer from this app later
     config = Config(run_dir=run_dir)

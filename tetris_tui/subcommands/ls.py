@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from tetris_tui.cli_options import fail
-from tetris_tui.training.run_listing import format_runs, list_runs
+from tetris_tui.runs.listing import format_runs, list_runs
 
 NAME = "ls"
 HELP = "list runs and live trainers (state, pid, steps, speed, best)"

@@ -6,7 +6,7 @@ import argparse
 
 from tetris_tui.cli_options import add_run_dir_option, fail
 from tetris_tui.model_table import SORT_KEYS, format_table
-from tetris_tui.training.checkpoints import list_checkpoints
+from tetris_tui.runs.checkpoints import list_checkpoints
 
 NAME = "models"
 HELP = "list the saved models of a run"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tetris_tui.cli_options import add_run_dir_option, fail, finite_float
 from tetris_tui.config import Config, ConfigError
-from tetris_tui.training.checkpoints import BEST, LATEST, CheckpointError, resolve_model
+from tetris_tui.runs.checkpoints import BEST, LATEST, CheckpointError, resolve_model
 
 NAME = "play"
 HELP = "watch a saved model play (nothing trains)"
@@ -94,8 +94,8 @@ def play_headless(
     model_dir: Path, games: int, seed: int | None, max_pieces: int, device: str
 ) -> int:
     """Play ``games`` greedy games at full speed; one line per game and a summary."""
-    from tetris_tui.training.evaluate import play_games
-    from tetris_tui.training.model_loading import load_for_play
+    from tetris_tui.worker.evaluate import play_games
+    from tetris_tui.worker.model_loading import load_for_play
 
     try:
         model, env_config = load_for_play(model_dir, device)

@@ -24,7 +24,7 @@ from textual.screen import Screen
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
-from tetris_tui.training.session import TrainingSession
+from tetris_tui.session.spawned import TrainingSession
 from tetris_tui.ui.board_keys import BoardKeys
 from tetris_tui.ui.messages import (
     ErrorArrived,
@@ -138,7 +138,7 @@ class TetrisApp(BoardKeys, SessionControl, App[None]):
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_history(self) -> None:
         """Read the run's events.jsonl off the event loop, then show it."""
-        from tetris_tui.training.runlog import read_history
+        from tetris_tui.runs.runlog import read_history
 
         try:
             history = read_history(self.config.run_dir, max_episodes=HISTORY_EPISODES)

@@ -16,7 +16,7 @@ from textual import work
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
-from tetris_tui.training.checkpoints import finished_at, finished_message
+from tetris_tui.runs.checkpoints import finished_at, finished_message
 from tetris_tui.ui.screens.quit import LEAVE, STOP, QuitScreen
 from tetris_tui.ui.widgets.status import IDLE
 

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from tetris_tui.model_table import SORT_KEYS, TABLE_HEADERS, table_cells
-from tetris_tui.training.checkpoints import (
+from tetris_tui.runs.checkpoints import (
     BEST,
     BUILTIN,
     LATEST,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tetris_tui.training import faults
+from tetris_tui import faults
 
 TEMP_SUFFIX = ".tmp"
 # ``.<name>.<pid>.<random>.tmp``: the pid says whether its writer may still be running.

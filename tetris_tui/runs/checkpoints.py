@@ -19,10 +19,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tetris_tui import faults
 from tetris_tui.protocol import BEST, FINAL, LATEST
-from tetris_tui.training import faults
-from tetris_tui.training.atomic import atomic_write_dir, recover_dir
-from tetris_tui.training.atomic import (
+from tetris_tui.runs.atomic import atomic_write_dir, recover_dir
+from tetris_tui.runs.atomic import (
     remove_stale_temp_files as _remove_temp_files,
 )
 

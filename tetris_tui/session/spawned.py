@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tetris_tui.command_channel import CommandChannel
 from tetris_tui.config import Config
 from tetris_tui.proctree import descendants
 from tetris_tui.protocol import (
@@ -29,8 +30,7 @@ from tetris_tui.protocol import (
     Status,
     Stop,
 )
-from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.runlock import RunLock, RunLockedError
+from tetris_tui.runs.runlock import RunLock, RunLockedError
 
 __all__ = ["TrainingSession", "RunLockedError"]
 
@@ -61,14 +61,14 @@ class TrainingSession:
 
     def start(self, config: Config) -> None:
         """Spawn a training worker. Raises RunLockedError if another process trains there."""
-        from tetris_tui.training.worker import worker_entry
+        from tetris_tui.worker.trainer import worker_entry
 
         lock = RunLock(config.run_dir)
         self._spawn(worker_entry, (config,), lock)
 
     def start_play(self, config: Config, model_dir: Path) -> None:
         """Spawn a play worker: the saved agent plays greedy games; nothing trains."""
-        from tetris_tui.training.play_worker import play_entry
+        from tetris_tui.worker.play_worker import play_entry
 
         self._spawn(play_entry, (config, model_dir), None)
 

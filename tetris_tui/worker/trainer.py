@@ -13,6 +13,7 @@ import traceback
 import warnings
 from typing import Any
 
+from tetris_tui.command_channel import CommandChannel
 from tetris_tui.config import Config
 from tetris_tui.protocol import (
     BEST,
@@ -27,17 +28,16 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
-from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.process_setup import announce, prepare_worker_process
-from tetris_tui.training.reporter import EventSink
+from tetris_tui.worker.process_setup import announce, prepare_worker_process
+from tetris_tui.worker.reporter import EventSink
 
 
 def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_flag: Any) -> None:
     """Run one training session; always ends with a terminal Status event."""
     ui_gone, log_problem = prepare_worker_process(config.run_dir, stop_flag, outlive_parent=True)
     announce(events, "train")
-    from tetris_tui.training.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
-    from tetris_tui.training.runlog import RunLog
+    from tetris_tui.runs.runlock import WORKER_LOCK_FILE, RunLock, RunLockedError
+    from tetris_tui.runs.runlog import RunLog
 
     # Held for the worker's whole life, so a run whose app died while this worker
     # still saves is refused to a new app (the app's own lock died with it).
@@ -88,15 +88,15 @@ class Trainer:
         self.stop_flag = stop_flag
 
     def run(self) -> tuple[str, int, str]:
-        from tetris_tui.training import faults
-        from tetris_tui.training.callback import FaultCallback, ReportingCallback
-        from tetris_tui.training.checkpoints import (
+        from tetris_tui import faults
+        from tetris_tui.runs.checkpoints import (
             finished_message,
             recover_checkpoints,
             remove_stale_temp_files,
         )
-        from tetris_tui.training.model_factory import build_vec_env, configure_torch
-        from tetris_tui.training.saver import CheckpointWriter
+        from tetris_tui.worker.callback import FaultCallback, ReportingCallback
+        from tetris_tui.worker.model_factory import build_vec_env, configure_torch
+        from tetris_tui.worker.saver import CheckpointWriter
 
         config = self.config
         # Temp files of a worker killed mid-save: never loaded, but they take space.
@@ -149,7 +149,7 @@ class Trainer:
 
     def _spectator(self, model: Any) -> Any:
         """The spectator process (placement env only); None when it cannot start."""
-        from tetris_tui.training.spectator import Spectator, spectator_available
+        from tetris_tui.worker.spectator import Spectator, spectator_available
 
         if not spectator_available(self.config):
             return None
@@ -161,14 +161,14 @@ class Trainer:
 
     def _load_or_create(self, venv: Any) -> tuple[Any, dict[str, Any]]:
         """Resume from ``latest`` when it loads; move a damaged one aside and start fresh."""
-        from tetris_tui.training.checkpoints import (
+        from tetris_tui.runs.checkpoints import (
             META_FILE,
             MODEL_FILE,
             check_model_matches_meta,
             quarantine,
             read_meta,
         )
-        from tetris_tui.training.model_factory import load_model, new_model
+        from tetris_tui.worker.model_factory import load_model, new_model
 
         latest = self.config.run_dir / LATEST
         model_path = latest / MODEL_FILE
@@ -205,8 +205,8 @@ class Trainer:
         had when it was saved, and numbers its games after every game ever
         recorded, so no number is reused (even after a kill lost some saves).
         """
-        from tetris_tui.training.game_stats import WINDOW, RollingGames
-        from tetris_tui.training.runlog import recent_games
+        from tetris_tui.runs.runlog import recent_games
+        from tetris_tui.worker.game_stats import WINDOW, RollingGames
 
         saved = _count(meta.get("episodes"))
         recent = recent_games(self.config.run_dir, WINDOW, upto=saved if meta else 0)
@@ -221,7 +221,7 @@ class Trainer:
         A best (or final) trained on another env is moved aside, so this run's
         saves never overwrite it and its score is not compared with ours.
         """
-        from tetris_tui.training.checkpoints import CheckpointError, quarantine, read_meta
+        from tetris_tui.runs.checkpoints import CheckpointError, quarantine, read_meta
 
         for which in (FINAL, BEST):
             directory = self.config.run_dir / which
@@ -243,16 +243,16 @@ class Trainer:
         return float(value) if isinstance(value, (int, float)) else None
 
     def _evaluator(self, writer: Any) -> Any:
-        from tetris_tui.training.periodic_eval import PeriodicEvaluator
+        from tetris_tui.worker.periodic_eval import PeriodicEvaluator
 
         return PeriodicEvaluator(self.config, writer)
 
 
 def _serve_viewers(config: Config, sink: EventSink, commands: CommandChannel) -> Any:
     """Let viewers attach (``tetris-tui attach``); training goes on without them if not."""
+    from tetris_tui import faults
     from tetris_tui.protocol import PROTOCOL_VERSION
-    from tetris_tui.training import faults
-    from tetris_tui.training.viewer_server import ViewerServer
+    from tetris_tui.worker.server import ViewerServer
 
     protocol = faults.protocol_version(PROTOCOL_VERSION)
     server = ViewerServer(config.run_dir, commands.inject, protocol, config=config.to_dict())

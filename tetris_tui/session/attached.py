@@ -32,9 +32,9 @@ from tetris_tui.protocol import (
     Status,
     Stop,
 )
-from tetris_tui.training.attach_client import AttachError, connect
-from tetris_tui.training.runlog import games_after
-from tetris_tui.training.trainer_info import TrainerInfo
+from tetris_tui.runs.runlog import games_after
+from tetris_tui.runs.trainers import TrainerInfo
+from tetris_tui.session.client import AttachError, connect
 
 __all__ = ["AttachedSession", "AttachError"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui.config import EnvConfig
-from tetris_tui.training.checkpoints import MODEL_FILE, CheckpointError, read_meta
+from tetris_tui.runs.checkpoints import MODEL_FILE, CheckpointError, read_meta
 
 
 def env_config_of(model_dir: Path) -> EnvConfig:

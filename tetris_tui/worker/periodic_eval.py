@@ -13,7 +13,7 @@ from typing import Any
 
 from tetris_tui.config import Config
 from tetris_tui.protocol import Evaluation
-from tetris_tui.training.saver import CheckpointWriter
+from tetris_tui.worker.saver import CheckpointWriter
 
 # Evaluation games are capped so one game of a strong agent cannot stall training.
 EVAL_MAX_PIECES = 2_000
@@ -32,7 +32,7 @@ class PeriodicEvaluator:
         self, model: Any, timesteps: int, should_stop: Callable[[], bool] = lambda: False
     ) -> Evaluation | None:
         """Play the games; None when ``should_stop`` cut them short (checked every move)."""
-        from tetris_tui.training.evaluate import play_games
+        from tetris_tui.worker.evaluate import play_games
 
         self.round += 1
         seed = 1000 + self.round if self.config.seed is None else self.config.seed + 1000
@@ -71,8 +71,8 @@ class PeriodicEvaluator:
         Greedy play is deterministic, so replaying the seed of the round's best
         game costs one game, and only when it is a new best.
         """
-        from tetris_tui.training.best_replay import BestReplay
-        from tetris_tui.training.greedy_game import policy_predictor, record_game
+        from tetris_tui.worker.best_replay import BestReplay
+        from tetris_tui.worker.greedy_game import policy_predictor, record_game
 
         if self.config.env.kind != "placement" or not results:
             return

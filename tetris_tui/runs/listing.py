@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tetris_tui.protocol import BEST, LATEST, TERMINAL_STATES
-from tetris_tui.training.runlog import EVENTS_FILE, last_status
-from tetris_tui.training.trainer_info import TRAINER_FILE, live_trainer, registered_trainers
+from tetris_tui.runs.runlog import EVENTS_FILE, last_status
+from tetris_tui.runs.trainers import TRAINER_FILE, live_trainer, registered_trainers
 
 # Directories that are parts of a run, never runs of their own.
 _RUN_PARTS = {"latest", "best", "final", "slots", "replays"}

@@ -15,6 +15,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
+from tetris_tui.command_channel import CommandChannel
 from tetris_tui.config import Config
 from tetris_tui.protocol import (
     BEST,
@@ -39,12 +40,11 @@ from tetris_tui.protocol import (
     Stop,
     Warning,
 )
-from tetris_tui.training.checkpoints import CheckpointError, checkpoint_dir
-from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.game_stats import RollingGames
-from tetris_tui.training.reporter import EventSink
-from tetris_tui.training.saver import CheckpointWriter
-from tetris_tui.training.spectator import env_frames_wanted
+from tetris_tui.runs.checkpoints import CheckpointError, checkpoint_dir
+from tetris_tui.worker.game_stats import RollingGames
+from tetris_tui.worker.reporter import EventSink
+from tetris_tui.worker.saver import CheckpointWriter
+from tetris_tui.worker.spectator import env_frames_wanted
 
 # How often the stop flag (signals, a dead UI) is looked at (seconds).
 CONTROL_INTERVAL = 0.02

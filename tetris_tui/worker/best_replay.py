@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from tetris_tui.replay import BEST_REPLAY, REPLAYS_DIR, ReplayGame
-from tetris_tui.training.atomic import atomic_write_bytes
+from tetris_tui.runs.atomic import atomic_write_bytes
 
 
 class BestReplay:

@@ -8,10 +8,10 @@ from typing import Any
 
 from tetris_tui.config import Config
 from tetris_tui.protocol import Checkpoint, Info, Warning
-from tetris_tui.training.checkpoints import package_versions, save_checkpoint
-from tetris_tui.training.game_stats import RollingGames
-from tetris_tui.training.model_factory import PPO_FIELDS
-from tetris_tui.training.reporter import EventSink
+from tetris_tui.runs.checkpoints import package_versions, save_checkpoint
+from tetris_tui.worker.game_stats import RollingGames
+from tetris_tui.worker.model_factory import PPO_FIELDS
+from tetris_tui.worker.reporter import EventSink
 
 
 class CheckpointWriter:

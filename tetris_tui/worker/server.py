@@ -27,10 +27,9 @@ from multiprocessing.connection import (
 from pathlib import Path
 from typing import Any
 
+from tetris_tui import faults
 from tetris_tui.protocol import Attach, Command, Event, Hello, Metrics, Status
-from tetris_tui.training import faults
-from tetris_tui.training.outbox import DEFAULT_LIMIT, Outbox
-from tetris_tui.training.trainer_info import (
+from tetris_tui.runs.trainers import (
     KEY_FILE,
     card_for,
     new_key,
@@ -38,9 +37,11 @@ from tetris_tui.training.trainer_info import (
     socket_path,
     write_card,
 )
+from tetris_tui.worker.outbox import DEFAULT_LIMIT, Outbox
 
 HANDSHAKE_SECONDS = 5.0
 HEARTBEAT_SECONDS = 2.0
+SEND_BUFFER = 32 * 1024
 
 
 class ViewerServer:
@@ -123,6 +124,9 @@ class ViewerServer:
     def _admit(self, client: socket.socket) -> None:
         """Authenticate, read the viewer's Attach, then subscribe it."""
         try:
+            # A small kernel buffer: what a slow viewer has not read waits in its
+            # outbox, where stale frames are replaced, not in the kernel.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             connection = Connection(client.detach())
             deliver_challenge(connection, self._key)
             answer_challenge(connection, self._key)

@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from tetris_tui.protocol import Checkpoint, Episode, Evaluation, Event, Status
-from tetris_tui.training.runlog import RunLog
+from tetris_tui.runs.runlog import RunLog
 
 # Evaluations too: a reopened run draws its eval line on the learning curve.
 _HISTORY_KINDS = (Episode, Checkpoint, Evaluation, Status)

@@ -84,7 +84,7 @@ class Spectator:
     """The worker's handle on its spectator process: start, feed weights, steer, stop."""
 
     def __init__(self, config: Config, policy: Any) -> None:
-        from tetris_tui.training.shared_weights import SharedWeights
+        from tetris_tui.worker.shared_weights import SharedWeights
 
         context = multiprocessing.get_context("spawn")
         self.weights = SharedWeights.for_policy(context, policy)
@@ -182,8 +182,8 @@ def spectator_entry(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     import torch
 
-    from tetris_tui.training.best_replay import BestReplay
-    from tetris_tui.training.greedy_game import GreedyGame, policy_predictor
+    from tetris_tui.worker.best_replay import BestReplay
+    from tetris_tui.worker.greedy_game import GreedyGame, policy_predictor
 
     torch.set_num_threads(1)
     torch.distributions.Distribution.set_default_validate_args(False)

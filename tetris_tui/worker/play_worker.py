@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from tetris_tui.command_channel import CommandChannel
 from tetris_tui.config import Config
 from tetris_tui.protocol import (
     CRASHED,
@@ -35,9 +36,8 @@ from tetris_tui.protocol import (
     Status,
     Stop,
 )
-from tetris_tui.training.command_channel import CommandChannel
-from tetris_tui.training.process_setup import announce, prepare_worker_process
-from tetris_tui.training.reporter import EventSink
+from tetris_tui.worker.process_setup import announce, prepare_worker_process
+from tetris_tui.worker.reporter import EventSink
 
 # Default pause between two moves so a person can follow the game.
 PLAY_DELAY = 0.15
@@ -86,9 +86,9 @@ class Player:
 
     def run(self) -> None:
         from tetris_tui.envs import make_env
-        from tetris_tui.training.game_stats import RollingGames
-        from tetris_tui.training.model_factory import configure_torch
-        from tetris_tui.training.model_loading import load_for_play
+        from tetris_tui.worker.game_stats import RollingGames
+        from tetris_tui.worker.model_factory import configure_torch
+        from tetris_tui.worker.model_loading import load_for_play
 
         configure_torch(self.config)
         model, env_config = load_for_play(self.model_dir, self.config.device)
@@ -126,8 +126,8 @@ class Player:
 
     def _spectate(self, model: Any, env_config: Any) -> None:
         """Placement models play as the spectator does: animated placements at the pace."""
-        from tetris_tui.training.game_stats import RollingGames
-        from tetris_tui.training.greedy_game import GreedyGame, policy_predictor
+        from tetris_tui.worker.game_stats import RollingGames
+        from tetris_tui.worker.greedy_game import GreedyGame, policy_predictor
 
         game = GreedyGame(env_config, None if self.config.seed is None else self.config.seed + 1)
         predict = policy_predictor(model.policy)

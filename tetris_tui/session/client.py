@@ -16,7 +16,7 @@ from multiprocessing.connection import (
 from pathlib import Path
 
 from tetris_tui.protocol import Attach
-from tetris_tui.training.trainer_info import KEY_FILE, TrainerInfo, live_trainer, read_key
+from tetris_tui.runs.trainers import KEY_FILE, TrainerInfo, live_trainer, read_key
 
 
 class AttachError(Exception):

@@ -96,8 +96,8 @@ def announce(events: Any, role: str) -> None:
     A client that speaks another version then says so in one line instead of
     misreading what follows.
     """
+    from tetris_tui import faults
     from tetris_tui.protocol import PROTOCOL_VERSION, Hello
-    from tetris_tui.training import faults
 
     hello = Hello(faults.protocol_version(PROTOCOL_VERSION), os.getpid(), role)
     with contextlib.suppress(Exception):
