@@ -33,6 +33,7 @@ from tetris_tui.ui.messages import (
     StatusArrived,
     messages_for,
 )
+from tetris_tui.ui.model_keys import ModelKeys, run_commands
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
 from tetris_tui.ui.screens.main import MainScreen
@@ -52,7 +53,7 @@ BOARD_MESSAGES = {
 }
 
 
-class TetrisApp(BoardKeys, SessionControl, App[None]):
+class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
     """Train PPO on Tetris in a worker process and watch it learn (or watch a model play)."""
 
     CSS_PATH = "app.tcss"
@@ -267,35 +268,6 @@ class TetrisApp(BoardKeys, SessionControl, App[None]):
             self.session.send(p.Resume())
             self._set_state(p.RUNNING)
 
-    def action_keep_slot(self, name: str = "", overwrite: bool = False) -> None:
-        if self.check_action("keep_slot", ()):
-            name = name or f"step-{self.timesteps}"
-            self.session.send(p.SaveSlot(name, overwrite))
-            self.notify(f"keeping the current model as slots/{name}", timeout=4)
-
-    def action_models(self) -> None:
-        from tetris_tui.ui.screens.models import ModelsScreen
-
-        training = self.session.alive and self.play_model is None
-        self.push_screen(ModelsScreen(self.config.run_dir, training), self._models_closed)
-
-    def _models_closed(self, request: Any) -> None:
-        if request is None:
-            return
-        if request.action == "save_current":
-            self.action_keep_slot(request.name, request.overwrite)
-        elif request.action == "play" and request.path is not None:
-            if self.session.alive:
-                self.notify(
-                    "stop first (x), or run `tetris-tui play` in another terminal",
-                    title="a worker is running",
-                    severity="warning",
-                )
-                return
-            self.play_model = Path(request.path)
-            self._update_status()
-            self.action_start()
-
     def action_follow(self) -> None:
         self.main.episode_log.follow()
 
@@ -312,19 +284,5 @@ class TetrisApp(BoardKeys, SessionControl, App[None]):
 
     # -- command palette ---------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        commands = (
-            ("start", "Start", "Spawn the worker; training resumes from latest/"),
-            ("stop", "Stop", "Save latest/ and end the worker"),
-            ("pause", "Pause / resume", "Hold the worker without ending it"),
-            ("watch", "Board view", "spectator, training env 0 or off"),
-            ("replay", "Replay the best game", "replays/best.json on the board"),
-            ("models", "Models", "latest, best, final and the slots: keep, rename, play"),
-            ("keep_slot", "Keep a slot", "Copy the current model into slots/"),
-            ("detach", "Detach", "Quit and leave training running"),
-            ("show_error", "Show last error", "The worker's traceback"),
-            ("help", "Help", "All keys of tetris-tui"),
-        )
-        for action, title, help_text in commands:
-            if self.check_action(action, ()):
-                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+        yield from run_commands(self)
         yield from super().get_system_commands(screen)
