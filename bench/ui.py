@@ -25,6 +25,7 @@ measures from the outside:
     python bench/ui.py [--env placement|raw] [--n-envs K] [--size 160x50]
                        [--rounds R] [--blocks N] [--slice SECONDS]
     python bench/ui.py --control
+    python bench/ui.py --attached     # the app attached to a detached trainer
     python bench/ui.py --screenshot docs/screenshot-training.svg [--seconds 90] [--size 120x36]
 
 - the spectator's cost: ``spectator_ratio`` = training steps/s with the
@@ -53,6 +54,7 @@ from slices import HeadlessSide, Side, catch_up, compare, control, spectator_rat
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, pid_alive
+from tetris_tui.runs.trainers import live_trainer
 
 STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
 
@@ -194,8 +196,62 @@ class AppSide:
         self.tmux.kill()
 
 
+class AttachedAppSide(AppSide):
+    """The app attached to a detached trainer (``--headless --detach``, then ``attach``)."""
+
+    def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tetris_tui",
+                "--headless",
+                "--detach",
+                "--checkpoints",
+                str(run_dir),
+                "--env",
+                args.env,
+                "--n-envs",
+                str(args.n_envs),
+                "--device",
+                "cpu",
+                "--seed",
+                "1",
+                "--total-timesteps",
+                "50000000",
+                "--checkpoint-every",
+                "10000000",
+            ],  # fmt: skip
+            check=True,
+            capture_output=True,
+        )
+        self.run_dir = run_dir
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        self.tmux = Tmux(width, height)
+        started = time.perf_counter()
+        self.tmux.start(
+            [sys.executable, "-m", "tetris_tui", "attach", "--checkpoints", str(run_dir)]
+        )
+        wait_for(self.tmux, lambda s: "quit" in s and "RUNNING" in s, 60, 0.01)
+        self.startup_s = time.perf_counter() - started
+        self.pid = app_pid(self.tmux.pane_pid())
+
+    @property
+    def worker(self) -> int:
+        card = live_trainer(self.run_dir)
+        assert card is not None, "the detached trainer is gone"
+        return card.pid
+
+    def quit(self) -> None:
+        trainer = self.worker
+        super().quit()
+        deadline = time.monotonic() + 60
+        while pid_alive(trainer) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
 def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    app = AppSide(args, tmp / "ui")
+    app = (AttachedAppSide if args.attached else AppSide)(args, tmp / "ui")
     headless = None
     try:
         headless = HeadlessSide(args, tmp / "headless")
@@ -281,6 +337,11 @@ def main() -> int:
         action="store_true",
         help="only the spectator's cost: spectator on ÷ off, two headless sides",
     )
+    parser.add_argument(
+        "--attached",
+        action="store_true",
+        help="the app attached to a detached trainer instead of spawning it",
+    )
     parser.add_argument("--screenshot", type=Path, help="only save an SVG of a training run")
     parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
     parser.add_argument("--size", default="160x50", help="terminal size (WxH)")
@@ -304,8 +365,11 @@ def main() -> int:
             print(f"spectator_ratio={spectator_ratio(args, Path(tmp) / 's'):.3f}")
             return 0
         result = measure(args, Path(tmp))
-        print("spectator on ÷ off (two headless sides, same slices):", flush=True)
-        result["spectator_ratio"] = spectator_ratio(args, Path(tmp) / "s")
+        if args.attached:
+            result["spectator_ratio"] = float("nan")  # measured without --attached
+        else:
+            print("spectator on ÷ off (two headless sides, same slices):", flush=True)
+            result["spectator_ratio"] = spectator_ratio(args, Path(tmp) / "s")
     print(f"startup (launch -> first interactive frame): {result['startup_s']:.2f} s")
     print(f"key -> screen change: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
     print(f"UI process CPU while it shows training: {result['cpu_pct']:.1f}% of one core")
