@@ -163,10 +163,10 @@ def test_killed_worker_is_reported_within_a_second(run_dir):
 def test_kills_during_saves_never_break_latest(run_dir):
     """SIGKILL at random moments while ``latest`` is saved every 32 steps.
 
-    Half the kills are aimed at the moment a temp file exists (mid-write). After
-    every kill, latest/model.zip loads and meta.json parses; the next worker
-    resumes from it (no checkpoint is ever judged damaged), and temp files of
-    killed writers are swept at the next start.
+    Half the kills are aimed at the moment a checkpoint's hidden folder exists
+    (mid-write). After every kill, latest/ holds a model and a meta from the same
+    save; the next worker resumes from it (no checkpoint is ever judged damaged),
+    and what killed writers left is swept at the next start.
     """
     rng = random.Random(20240605)
     config = small_config(run_dir, checkpoint_every=32, fps=0.0)
@@ -182,7 +182,7 @@ def test_kills_during_saves_never_break_latest(run_dir):
                 time.sleep(rng.uniform(0.0, 0.3))
             else:
                 # Most of a save is serialising in memory; aim at the short write itself.
-                _wait_for_temp_file(run_dir / LATEST, timeout=rng.uniform(0.5, 2.0))
+                _wait_for_temp_file(run_dir, timeout=rng.uniform(0.5, 2.0))
             os.kill(pid, signal.SIGKILL)
             collect_until(session, lambda ev: _state(ev, CRASHED), timeout=10, seen=events)
         finally:
@@ -196,12 +196,12 @@ def test_kills_during_saves_never_break_latest(run_dir):
 
         model = load_ppo(run_dir / LATEST / "model.zip")
         meta = read_json(run_dir / LATEST / "meta.json")
-        # model.zip is written before meta.json: a kill between leaves the meta one behind.
-        assert meta["timesteps"] <= model.num_timesteps
+        # A checkpoint is one unit: its model and meta always come from the same save.
+        assert meta["timesteps"] == model.num_timesteps
         assert model.num_timesteps >= previous_steps
         previous_steps = model.num_timesteps
         assert not list(run_dir.glob("*.bad-*")), "a good checkpoint was moved aside"
-        leftovers = temp_files(run_dir)
+        leftovers = temp_files(run_dir) + save_siblings(run_dir)
         torn += bool(leftovers)
         # Only the writer just killed may have left temp files: older ones were swept.
         assert all(f".{pid}." in p.name for p in leftovers), leftovers
@@ -221,11 +221,17 @@ def _is_json(line: str) -> bool:
     return True
 
 
+def save_siblings(run_dir: Path) -> list[Path]:
+    """The hidden folders a checkpoint is written into before it replaces the old one."""
+    return sorted(p for p in run_dir.glob(f".{LATEST}.*") if p.is_dir())
+
+
 def _wait_for_temp_file(directory: Path, timeout: float) -> bool:
+    """Until a checkpoint is being written (its hidden ``.new`` folder exists)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if any(name.endswith(".tmp") for name in os.listdir(directory)):
+            if any(name.endswith(".new") for name in os.listdir(directory)):
                 return True
         except OSError:
             pass

@@ -284,8 +284,13 @@ def test_a_finished_run_is_left_untouched(run_dir):
 
 
 def test_commands_from_many_threads_arrive_exactly_once(session, run_dir):
+    from tetris_tui.protocol import PROTOCOL_VERSION
+
     session.start(placement_config(run_dir))
-    collect_until(session, lambda ev: _state(ev, RUNNING), timeout=60)
+    first = collect_until(session, lambda ev: _state(ev, RUNNING), timeout=60)
+    # 9. The first event says which protocol the worker speaks, and who it is.
+    assert isinstance(first[0], Hello) and first[0].protocol == PROTOCOL_VERSION
+    assert first[0].pid == session.pid and first[0].role == "train"
     threads, per_thread = 4, 750
 
     def send(base: int) -> None:
@@ -333,15 +338,6 @@ def test_save_slot_never_overwrites_unless_told(session, run_dir):
 
 
 # -- 9. the protocol version travels first ---------------------------------------------------
-
-
-def test_the_first_event_says_the_protocol_version(session, run_dir):
-    from tetris_tui.protocol import PROTOCOL_VERSION
-
-    session.start(placement_config(run_dir))
-    events = collect_until(session, lambda ev: _state(ev, RUNNING), timeout=60)
-    assert isinstance(events[0], Hello) and events[0].protocol == PROTOCOL_VERSION
-    assert events[0].pid == session.pid and events[0].role == "train"
 
 
 def test_a_worker_of_another_protocol_is_one_clear_line(session, run_dir, monkeypatch):

@@ -57,11 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.run_subcommand(args)
     if args.detach and not args.headless:
         fail("--detach goes with --headless (the app detaches with the d key)")
-    if live_trainer(args.checkpoints) is not None:
+    trainer = live_trainer(args.checkpoints)
+    if trainer is not None:
         if args.headless:
             fail(
-                f"a trainer is already running in {args.checkpoints}: watch it with "
-                f"`tetris-tui attach --checkpoints {args.checkpoints}`"
+                f"a trainer is already running in {args.checkpoints} (pid {trainer.pid}): "
+                f"watch it with `tetris-tui attach --checkpoints {args.checkpoints}`"
             )
         return attach_app(args.checkpoints, getattr(args, "read_only", False))
     try:
