@@ -252,7 +252,8 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path):
     assert second.stdout == ""
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1, second.stderr
-    assert f"pid {first.pid}" in lines[0] and "in use" in lines[0]
+    # It names the trainer (the process to stop) and how to watch it instead.
+    assert f"pid {pids[0]}" in lines[0] and "already running" in lines[0]
 
     # The first run went on undisturbed and its checkpoint is the one it announced.
     assert rc == 0, first.stderr
