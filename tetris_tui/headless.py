@@ -131,9 +131,12 @@ def _steps(timesteps: int) -> str:
     return f"at {timesteps:,} timesteps" if timesteps else ""
 
 
-def run_headless(config: Config, out: TextIO | None = None) -> int:
-    """Train to the end (or a signal); exit 0 when stopped or finished, 1 on a crash."""
-    out = out or sys.stdout
+def _start(config: Config, out: TextIO) -> TrainingSession | int:
+    """A started trainer, or the exit code when there is nothing to start.
+
+    A finished run is left untouched (one line, exit 0); a run directory in use
+    is one line on stderr and exit 2.
+    """
     done_at = finished_at(config.run_dir, config.total_timesteps)
     if done_at is not None:
         print(finished_message(done_at, config.total_timesteps), file=out, flush=True)
@@ -144,6 +147,15 @@ def run_headless(config: Config, out: TextIO | None = None) -> int:
     except RunLockedError as exc:
         print(f"tetris-tui: error: {exc}", file=sys.stderr)
         return 2
+    return session
+
+
+def run_headless(config: Config, out: TextIO | None = None) -> int:
+    """Train to the end (or a signal); exit 0 when stopped or finished, 1 on a crash."""
+    out = out or sys.stdout
+    session = _start(config, out)
+    if isinstance(session, int):
+        return session
     printer = ProgressPrinter(out, config.run_dir / LOG_FILE)
     signals_seen: list[int] = []  # appended by the handler, read by the loop
     stopping = False
@@ -192,16 +204,9 @@ def run_detached(config: Config, out: TextIO | None = None, timeout: float = 180
     and ``tetris-tui ls`` lists it. A failure to start is reported here, not lost.
     """
     out = out or sys.stdout
-    done_at = finished_at(config.run_dir, config.total_timesteps)
-    if done_at is not None:
-        print(finished_message(done_at, config.total_timesteps), file=out, flush=True)
-        return 0
-    session = TrainingSession()
-    try:
-        session.start(config)
-    except RunLockedError as exc:
-        print(f"tetris-tui: error: {exc}", file=sys.stderr)
-        return 2
+    session = _start(config, out)
+    if isinstance(session, int):
+        return session
     printer = ProgressPrinter(out, config.run_dir / LOG_FILE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tetris_tui.curves import sidecar
 from tetris_tui.protocol import LATEST, Checkpoint, Episode, Event, Status
 
 EVENTS_FILE = "events.jsonl"
+E = TypeVar("E", bound=Event)
 _TAIL_BLOCK = 1 << 16
 
 
@@ -164,27 +165,55 @@ def recent_games(run_dir: Path, count: int, upto: int | None = None) -> RecentGa
     found = RecentGames()
     if upto is not None and upto <= 0:
         count = 0  # a fresh model: only the numbering carries on
+    for game in _events_backwards(run_dir, Episode):
+        found.last_number = max(found.last_number, game.episode)
+        if len(found.games) >= count:
+            break  # games are numbered in file order: the last one has the top number
+        if upto is None or game.episode <= upto:
+            found.games.append(game)
+    found.games.reverse()
+    return found
+
+
+def games_after(run_dir: Path, number: int, limit: int = 100_000) -> list[Episode]:
+    """The recorded games numbered above ``number``, oldest first (at most ``limit``).
+
+    For a viewer that fell behind: it reads back what was dropped for it.
+    """
+    found: list[Episode] = []
+    for game in _events_backwards(run_dir, Episode):
+        if game.episode <= number or len(found) >= limit:
+            break
+        found.append(game)
+    found.reverse()
+    return found
+
+
+def last_status(run_dir: Path) -> Status | None:
+    """The last status a run recorded (how it ended, or where it was when it died)."""
+    return next(iter(_events_backwards(run_dir, Status)), None)
+
+
+def _events_backwards(run_dir: Path, kind: type[E]) -> Iterator[E]:
+    """The run's recorded events of one kind, newest first, read from the end.
+
+    Lines torn by a kill, or from another protocol version, are skipped.
+    """
     try:
         handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
     except OSError:
-        return found
+        return
+    marker = f'"kind":"{kind.kind}"'.encode()
     with handle:
         for line in _lines_backwards(handle):
-            if b'"kind":"episode"' not in line:
+            if marker not in line:
                 continue
             try:
                 record = json.loads(line)
                 record.pop("kind", None)
-                game = Episode(**record)
+                yield kind(**record)
             except (ValueError, TypeError):
-                continue  # torn by a kill, or from another protocol version
-            found.last_number = max(found.last_number, game.episode)
-            if len(found.games) >= count:
-                break  # games are numbered in file order: the last one has the top number
-            if upto is None or game.episode <= upto:
-                found.games.append(game)
-    found.games.reverse()
-    return found
+                continue
 
 
 def _lines_backwards(handle: Any) -> Iterable[bytes]:
@@ -200,51 +229,3 @@ def _lines_backwards(handle: Any) -> Iterable[bytes]:
         rest = parts[0]  # may continue in the block before
         yield from reversed(parts[1:])
     yield rest
-
-
-def games_after(run_dir: Path, number: int, limit: int = 100_000) -> list[Episode]:
-    """The recorded games numbered above ``number``, oldest first (at most ``limit``).
-
-    For a viewer that fell behind: it reads back what was dropped for it.
-    """
-    found: list[Episode] = []
-    try:
-        handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
-    except OSError:
-        return found
-    with handle:
-        for line in _lines_backwards(handle):
-            if b'"kind":"episode"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-                record.pop("kind", None)
-                game = Episode(**record)
-            except (ValueError, TypeError):
-                continue
-            if game.episode <= number:
-                break
-            found.append(game)
-            if len(found) >= limit:
-                break
-    found.reverse()
-    return found
-
-
-def last_status(run_dir: Path) -> Status | None:
-    """The last status a run recorded (how it ended, or where it was when it died)."""
-    try:
-        handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
-    except OSError:
-        return None
-    with handle:
-        for line in _lines_backwards(handle):
-            if b'"kind":"status"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-                record.pop("kind", None)
-                return Status(**record)
-            except (ValueError, TypeError):
-                continue
-    return None

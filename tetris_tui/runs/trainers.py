@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tetris_tui.proctree import pid_alive
+
 TRAINER_FILE = "trainer.json"
 KEY_FILE = ".trainer-key"
 SOCKET_NAME = "trainer.sock"
@@ -43,7 +45,7 @@ class TrainerInfo:
     config: dict[str, Any] | None = None  # the run's Config.to_dict(), for viewers
 
     def alive(self) -> bool:
-        return _pid_running(self.pid)
+        return pid_alive(self.pid)
 
 
 def socket_path(run_dir: Path) -> Path:
@@ -149,20 +151,6 @@ def _replace_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def card_for(run_dir: Path, socket: Path, protocol: int, **heartbeat: Any) -> TrainerInfo:
