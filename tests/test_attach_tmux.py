@@ -96,7 +96,7 @@ def test_hang_up_leaves_training_running_and_attach_takes_over(tmp_path):
     try:
         on_disk = _games_on_disk(run)
         screen = wait_screen(second, lambda s: "RUNNING" in s and finished_games(s) >= on_disk, 30)
-        assert "board" in screen and "episodes" in screen
+        assert "episodes" in screen and ("spectator" in screen or "env 0" in screen)
         boards = {_board(second.screen()) for _ in range(8) if time.sleep(0.3) is None}
         assert len(boards) > 1, "the board is not live"
         _stop_in(second, run, card.pid)
