@@ -97,6 +97,10 @@ def test_hang_up_leaves_training_running_and_attach_takes_over(tmp_path):
         on_disk = _games_on_disk(run)
         screen = wait_screen(second, lambda s: "RUNNING" in s and finished_games(s) >= on_disk, 30)
         assert "episodes" in screen and ("spectator" in screen or "env 0" in screen)
+        # Training's env 0 on the board (the spectator may still be starting): live frames.
+        if "spectator" in screen:
+            second.keys("w")
+        wait_screen(second, lambda s: "env 0" in s, 10)
         boards = {_board(second.screen()) for _ in range(8) if time.sleep(0.3) is None}
         assert len(boards) > 1, "the board is not live"
         _stop_in(second, run, card.pid)

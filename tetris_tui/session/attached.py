@@ -141,8 +141,8 @@ class AttachedSession:
         while not self._closed.is_set():
             try:
                 items = self._connection.recv()
-            except (OSError, EOFError, ValueError):
-                break
+            except (OSError, EOFError, ValueError, TypeError):
+                break  # hung up (TypeError: the connection was closed under the read)
             self._incoming.append(items)
         self._closed.set()
 
