@@ -22,7 +22,11 @@ pytestmark = [
 
 TRAIN = ["--env", "placement", "--n-envs", "1", "--n-steps", "128", "--batch-size", "64"]
 TRAIN += ["--device", "cpu", "--seed", "1"]
-ENV = {**os.environ, "TERM": "xterm-256color", "COLORTERM": ""}
+
+
+def _env() -> dict[str, str]:
+    """Read when used: conftest points XDG_STATE_HOME at the tests' own trainer registry."""
+    return {**os.environ, "TERM": "xterm-256color", "COLORTERM": ""}
 
 
 def _command(*args: str) -> str:
@@ -31,7 +35,7 @@ def _command(*args: str) -> str:
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*cli_command(), *args], capture_output=True, text=True, timeout=180, env=ENV
+        [*cli_command(), *args], capture_output=True, text=True, timeout=180, env=_env()
     )
 
 
@@ -79,7 +83,7 @@ def _stop_in(tmux: Tmux, run: Path, pid: int) -> None:
 def test_hang_up_leaves_training_running_and_attach_takes_over(tmp_path):
     run = tmp_path / "run"
     first = Tmux(120, 36)
-    first.start(_command("--checkpoints", str(run), *TRAIN), ENV)
+    first.start(_command("--checkpoints", str(run), *TRAIN), _env())
     try:
         wait_screen(first, lambda s: "idle" in s, 30)
         first.keys("s")
@@ -92,7 +96,7 @@ def test_hang_up_leaves_training_running_and_attach_takes_over(tmp_path):
     assert _ls_state(run) == "training"
 
     second = Tmux(120, 36)
-    second.start(_command("attach", "--checkpoints", str(run)), ENV)
+    second.start(_command("attach", "--checkpoints", str(run)), _env())
     try:
         on_disk = _games_on_disk(run)
         screen = wait_screen(second, lambda s: "RUNNING" in s and finished_games(s) >= on_disk, 30)
@@ -117,7 +121,7 @@ def test_detached_headless_attach_leave_running_ls_attach_stop(tmp_path):
     assert card is not None and f"pid {card.pid}" in started.stdout
 
     viewer = Tmux(120, 36)
-    viewer.start(_command("attach", "--checkpoints", str(run)), ENV)
+    viewer.start(_command("attach", "--checkpoints", str(run)), _env())
     viewer.run("set-option", "-t", "ui", "remain-on-exit", "on")
     try:
         wait_screen(viewer, lambda s: "RUNNING" in s, 30)
@@ -132,7 +136,7 @@ def test_detached_headless_attach_leave_running_ls_attach_stop(tmp_path):
     assert _ls_state(run) == "training"
 
     again = Tmux(120, 36)
-    again.start(_command("attach", "--checkpoints", str(run)), ENV)
+    again.start(_command("attach", "--checkpoints", str(run)), _env())
     try:
         wait_screen(again, lambda s: "RUNNING" in s, 30)
         _stop_in(again, run, card.pid)
@@ -146,8 +150,8 @@ def test_a_read_only_viewer_beside_a_controlling_one(tmp_path):
     card = live_trainer(run)
     assert card is not None
     commander, watcher = Tmux(120, 36), Tmux(120, 36)
-    commander.start(_command("attach", "--checkpoints", str(run)), ENV)
-    watcher.start(_command("attach", "--read-only", "--checkpoints", str(run)), ENV)
+    commander.start(_command("attach", "--checkpoints", str(run)), _env())
+    watcher.start(_command("attach", "--read-only", "--checkpoints", str(run)), _env())
     try:
         wait_screen(commander, lambda s: "RUNNING" in s, 30)
         wait_screen(watcher, lambda s: "RUNNING" in s and "READ-ONLY" in s, 30)
