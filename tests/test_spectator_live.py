@@ -44,9 +44,12 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         original = app.session.send
         app.session.send = lambda command: (sent.append(command), original(command))
         await pilot.press("s")
+        await wait_for(pilot, lambda: app.state == p.RUNNING, 240, "training")
+        # Never a blank board: env 0 stands in until the spectator's first placement.
+        await wait_for(pilot, lambda: app.main.board_view.frame is not None, 2, "a board")
         await wait_for(
             pilot,
-            lambda: app.state == p.RUNNING and app.main.feed.placements_shown >= 2,
+            lambda: app.main.feed.placements_shown >= 2,
             240,  # the spectator starts at low priority: slow on a loaded machine
             "the spectator's first placements on the board",
         )

@@ -19,7 +19,6 @@ from tetris_tui.envs.features import (
     _HEIGHT_OF,
     _MASK16,
     _PACKED,
-    _TRIANGLE,
     _UNPACK,
     HEIGHT,
     N_ACTIONS,
@@ -28,7 +27,6 @@ from tetris_tui.envs.features import (
 )
 
 _U = np.uint32
-_TRIANGLE16 = _TRIANGLE.astype(np.int16)
 # For the exact drop of a cell ``row`` rows below the matrix top at offset y: its bit
 # in a column bitmask (0 once below the board) and whether it is on the floor.
 _Y_ROW = np.arange(HEIGHT + 1)[:, None] + np.arange(4)[None, :]  # (21, 4)
@@ -168,8 +166,9 @@ def board_features_t(columns: np.ndarray, out: np.ndarray) -> None:
     totals = packed.sum(axis=0)
     for k in range(4):
         out[k] = (totals >> _UNPACK[k]) & _MASK16
-    heights = (packed >> _UNPACK[3]).astype(np.int16)
-    holes = ((_U(1) << heights) - _U(1)) & ~columns  # _HOLE_BITS, computed
+    height_bits = (packed >> _UNPACK[3]).astype(_U)  # uint32 keeps the hole maths in 32 bits
+    heights = height_bits.astype(np.int16)
+    holes = ((_U(1) << height_bits) - _U(1)) & ~columns  # _HOLE_BITS, computed
     out[4] = np.bitwise_count(np.bitwise_or.reduce(holes, axis=0))
     used = np.bitwise_or.reduce(columns, axis=0)  # the walls, as rows go: filled where used
     transitions = np.bitwise_count(columns[1:] ^ columns[:-1]).sum(axis=0, dtype=np.int32)
@@ -180,6 +179,7 @@ def board_features_t(columns: np.ndarray, out: np.ndarray) -> None:
     depth[0], depth[-1] = heights[1], heights[-2]
     depth -= heights
     np.maximum(depth, 0, out=depth)
-    out[6] = np.take(_TRIANGLE16, depth).sum(axis=0, dtype=np.int32)
+    # sum of d(d+1)/2 as (sum of d(d+1)) / 2: every term is even, so it is exact.
+    out[6] = (depth * (depth + np.int16(1))).sum(axis=0, dtype=np.int32) >> 1
     out[7] = np.abs(heights[1:] - heights[:-1]).sum(axis=0, dtype=np.int32)
     out[8] = heights.max(axis=0)

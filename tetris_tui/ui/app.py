@@ -83,7 +83,9 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
     )
 
     # The run as the status line shows it: the one place its state lives.
-    run_state: reactive[StatusInfo] = reactive(StatusInfo, init=False)
+    # repaint=False: the watcher redraws the status bar alone; an app repaint would
+    # redraw the whole screen twice a second.
+    run_state: reactive[StatusInfo] = reactive(StatusInfo, init=False, repaint=False)
 
     def __init__(
         self,
@@ -161,14 +163,19 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
 
     # -- draining: events become messages ----------------------------------------------
     def _tick(self) -> None:
-        """Drain a bounded batch of events; never blocks."""
+        """Drain a bounded batch of events and move the spectator's board; never blocks.
+
+        One clock for both: a board frame and the panels then share a repaint.
+        """
         if self._starting or self._stopping or self._history_pending:
+            self.main.animate()
             return
         batch = self.session.drain(max_items=DRAIN_MAX)
         if batch:
-            self.apply_events(batch)
+            self.apply_events(batch)  # the screen animates once it has the batch
         else:
-            self.main.flush_panels(with_board=False)  # anything held back by its rate limit
+            # Anything held back by its rate limit, with this tick's board frame.
+            self.main.flush_panels(with_board=self.main.animate())
         self._stop_overdue()
 
     def apply_events(self, batch: Iterable[p.Event]) -> None:

@@ -23,6 +23,8 @@ from tetris_tui.protocol import (
     PAUSED,
     RUNNING,
     STOPPING,
+    VIEW_ENV,
+    VIEW_SPECTATOR,
     Board,
     Command,
     Info,
@@ -87,6 +89,7 @@ class ReportingCallback(BaseCallback):
         self.evaluator = evaluator
         self.delay = config.step_delay
         self.watch = env_frames_wanted(config, config.view)
+        self.view = config.view
         self.spectator: Any = None  # the spectator process's handle (worker.py sets it)
         self.stop_requested = False
         self.paused = False
@@ -219,11 +222,23 @@ class ReportingCallback(BaseCallback):
             self._request_stop()
         if self.paused and not self.stop_requested:
             self._wait_while_paused()
-        if self.watch and now >= self._next_board:
+        if (self.watch or self._stands_in_for_spectator()) and now >= self._next_board:
             self._next_board = now + self._board_interval
             self._send_board()
         if now >= self._next_metrics:
             self._send_metrics(now)
+
+    def _stands_in_for_spectator(self) -> bool:
+        """env 0's frames fill the spectator's board until the spectator places its
+        first piece (it starts at low priority and waits for the first update), so
+        the board is never blank after ``s``."""
+        spectator = self.spectator
+        return (
+            self.view == VIEW_SPECTATOR
+            and spectator is not None
+            and not spectator.placing
+            and env_frames_wanted(self.config, VIEW_ENV)
+        )
 
     def _apply_commands(self, block: float = 0.0) -> None:
         """Apply every queued command; wait up to ``block`` seconds for the first."""
@@ -243,6 +258,7 @@ class ReportingCallback(BaseCallback):
         elif isinstance(command, SetWatch):
             self.watch = bool(command.on) and self.config.fps > 0
         elif isinstance(command, SetView):
+            self.view = command.view
             self.watch = env_frames_wanted(self.config, command.view)
             if self.spectator is not None:
                 self.spectator.set_view(command.view)

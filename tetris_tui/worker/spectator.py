@@ -3,7 +3,8 @@
 It runs in its own small process, spawned by the training worker, so it never
 takes the worker's GIL: training runs at full speed beside it. The learner
 publishes its weights into shared memory at every PPO update (``SharedWeights``);
-the spectator loads the newest ones at the start of each game, plays one
+the spectator loads the newest ones before each placement (a counter read when
+nothing changed), so the board always shows the newest policy; it plays one
 placement every ``1/pace`` seconds and puts small events on its own queue:
 ``SpectatorPlacement`` (dropped when that queue is full) and ``SpectatorGame``
 (waits for room). The worker's callback forwards them to its event sink on its
@@ -94,6 +95,7 @@ class Spectator:
         self.outbox = context.Queue(OUTBOX_SIZE)
         # Set by the spectator once it plays (and so may hold the events queue's lock).
         self.ready = context.RawValue("b", 0)
+        self.placing = False  # whether a placement has been forwarded yet (worker side)
         setup = SpectatorSetup(
             env=config.env,
             policy_class=f"{type(policy).__module__}:{type(policy).__qualname__}",
@@ -135,6 +137,7 @@ class Spectator:
                 event = outbox.get_nowait()
             except (queue.Empty, OSError, ValueError, EOFError):
                 return
+            self.placing = self.placing or isinstance(event, SpectatorPlacement)
             sink.send(event)
 
     def request_stop(self) -> None:
@@ -207,6 +210,10 @@ def spectator_entry(
             if not active.value:
                 stop.wait(IDLE_NAP)
                 continue
+            newer = weights.load_into(policy, seen)  # the newest weights, even mid-game
+            if newer is not None:
+                seen = newer
+                game.policy_timesteps = weights.timesteps.value
             event = game.step(predict, pace.value)
             if event is not None:
                 loop.send_placement(event)
@@ -214,8 +221,7 @@ def spectator_entry(
                 record = game.finished
                 best.offer(record)
                 loop.send_game(record, game)
-                seen = weights.load_into(policy, seen) or seen
-                game.new_game(weights.timesteps.value)
+                game.new_game()
             loop.wait_for_pace()
     finally:
         game.close()
