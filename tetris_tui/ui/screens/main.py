@@ -52,6 +52,11 @@ BIG_BOARD_SIZE = (200, 60)
 # Animation frames per second of a replay's board (the live board animates on the
 # app's drain tick instead: one clock, so a frame and the panels share a repaint).
 ANIMATION_HZ = 20.0
+# Least seconds between two frames of the live spectator: every other drain tick,
+# 10 frames a second (a frame costs ~3 ms of repaint; see ``animate``).
+LIVE_FRAME_GAP = 0.09
+# Seconds between updates of the board's subtitle (which weights play) during play.
+SUBTITLE_INTERVAL = 1.0
 
 
 def curve_height(height: int) -> int:
@@ -92,6 +97,8 @@ class MainScreen(Screen[None]):
         self._pending_status: dict[str, Any] = {}
         self._panels_at = 0.0
         self._frame_drawn = False
+        self._subtitle_at = 0.0
+        self._animated_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
@@ -205,22 +212,38 @@ class MainScreen(Screen[None]):
         """Draw the spectator's next frame, if one is due; True when one was drawn.
 
         Called on every drain tick (20 Hz); it costs nothing when nothing moves.
+        Frames are drawn at most every LIVE_FRAME_GAP: each one repaints a few
+        rows of the board, and at 20 a second they were most of the UI's CPU
+        while training (``bench/ui.py``), which costs training speed.
         """
         if self.view != p.VIEW_SPECTATOR or not self.feed.busy:
             return False
-        frame = self.feed.tick(time.monotonic())
+        now = time.monotonic()
+        if now - self._animated_at < LIVE_FRAME_GAP:
+            return False
+        frame = self.feed.tick(now)
         if frame is None:
             return False
+        self._animated_at = now
         self.board_view.show_frame(frame)
-        self._titles()
+        self._titles(force=False)
         return True
 
-    def _titles(self) -> None:
+    def _titles(self, force: bool = True) -> None:
+        """The board's title and subtitle. A changed border repaints the whole board,
+        and the spectator's weights change at every PPO update (many times a second
+        on a small rollout), so during play the subtitle follows at most once a second.
+        """
         title, subtitle = board_titles(self.view, self.feed, self.replay_game)
         if self.board_view.border_title != title:
             self.board_view.border_title = title
-        if self.board_view.border_subtitle != subtitle:
+            force = True
+        now = time.monotonic()
+        if self.board_view.border_subtitle != subtitle and (
+            force or now - self._subtitle_at >= SUBTITLE_INTERVAL
+        ):
             self.board_view.border_subtitle = subtitle
+            self._subtitle_at = now
 
     def set_view(self, view: str) -> None:
         """spectator, env (training's env 0) or off."""
