@@ -1,14 +1,18 @@
 """How fast does the default config learn? Train from scratch and evaluate on a clock.
 
     python bench/learning.py [--minutes 3] [--eval-every-s 15] [--max-pieces 10000]
-    python bench/learning.py --minutes 60 --max-pieces 3000000   # how far it gets
+    python bench/learning.py --minutes 60 --max-pieces 3000000 --eval-every-s 900 \
+        --eval-in-background   # how far it gets (its games run beside training)
 
 Trains exactly what ``tetris-tui`` trains by default (``build_vec_env`` and
 ``new_model`` on ``Config()``: the batched placement env and the default PPO),
 optionally with overrides, and every ``--eval-every-s`` seconds of TRAINING time
 plays 10 greedy games from fixed seeds in one batched env, capped at
 ``--max-pieces``. The clock is paused while the games run, and it is read at
-rollout boundaries, so every row follows a whole PPO update.
+rollout boundaries, so every row follows a whole PPO update. With
+``--eval-in-background`` the games of each evaluation (a saved copy of the
+model) run in a second process while training goes on: on 2 cores a game
+millions of pieces long then costs training a core's share, not its wall time.
 
 The last line is
 ``final: train_s=… timesteps=… mean=… median=… max=… to_1000_steps=… to_1000_s=…``:
@@ -88,6 +92,12 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--env", default="{}", help="JSON overrides of EnvConfig fields")
     parser.add_argument("--policy", default="{}", help="JSON overrides of policy kwargs")
     parser.add_argument("--stop-at-skill", action="store_true", help="stop at 1,000 lines")
+    parser.add_argument(
+        "--eval-in-background",
+        action="store_true",
+        help="play each evaluation in a second process while training goes on (for very long "
+        "games, e.g. a 3,000,000-piece cap: rows then print as their games end)",
+    )
     return parser.parse_args()
 
 
@@ -130,8 +140,8 @@ def main() -> None:
         f"{'max':>8} {'capped':>6} {'eval_s':>6}",
         flush=True,
     )
-    trained, to_skill, steps_to_skill = 0.0, None, None
-    row: dict[str, float] = {"mean": 0.0, "median": 0.0, "max": 0.0}
+    table = Table(args.eval_in_background)
+    trained = 0.0
     while trained < args.minutes * 60 - 1e-6:
         chunk = min(args.eval_every_s, args.minutes * 60 - trained)
         t0 = time.monotonic()
@@ -140,25 +150,85 @@ def main() -> None:
         else:
             model.learn(10**12, callback=training_clock(t0 + chunk), reset_num_timesteps=False)
         trained += time.monotonic() - t0
-        t0 = time.monotonic()
-        results = play_games(model, args.eval_games, config.env, EVAL_SEED, args.max_pieces)
-        row = summarize(results)
-        if to_skill is None and row["mean"] >= SKILL:
-            to_skill, steps_to_skill = trained, model.num_timesteps
-        print(
-            f"{trained:8.1f} {model.num_timesteps:10d} {model.num_timesteps / trained:8.0f} "
-            f"{row['mean']:9.1f} {row['median']:9.1f} {row['max']:8.0f} {row['capped']:6d} "
-            f"{time.monotonic() - t0:6.1f}",
-            flush=True,
-        )
-        if args.stop_at_skill and to_skill is not None:
+        table.evaluate(model, trained, args, config)
+        if args.stop_at_skill and table.to_skill is not None:
             break
     venv.close()
+    table.finish()
+    row = table.last
     print(
         f"final: train_s={trained:.1f} timesteps={model.num_timesteps} mean={row['mean']:.1f} "
-        f"median={row['median']:.1f} max={row['max']:.0f} to_1000_steps={steps_to_skill} "
-        f"to_1000_s={'none' if to_skill is None else f'{to_skill:.1f}'}"
+        f"median={row['median']:.1f} max={row['max']:.0f} to_1000_steps={table.steps_to_skill} "
+        f"to_1000_s={'none' if table.to_skill is None else f'{table.to_skill:.1f}'}"
     )
+
+
+def evaluate_saved(path: str, args: argparse.Namespace, env: Any) -> tuple[dict[str, float], float]:
+    """Load a saved model and play the evaluation games (in a second process)."""
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    t0 = time.monotonic()
+    model = PPO.load(path, device="cpu")
+    results = play_games(model, args.eval_games, env, EVAL_SEED, args.max_pieces)
+    return summarize(results), time.monotonic() - t0
+
+
+class Table:
+    """Evaluations in order, played here (training waits) or in a second process."""
+
+    def __init__(self, background: bool) -> None:
+        self.to_skill: float | None = None
+        self.steps_to_skill: int | None = None
+        self.last: dict[str, float] = {"mean": 0.0, "median": 0.0, "max": 0.0}
+        self.pending: list[tuple[float, int, Any]] = []
+        self.pool = None
+        self.folder = None
+        if background:
+            import multiprocessing
+            import tempfile
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self.folder = tempfile.TemporaryDirectory(prefix="learning-evals-")
+
+    def evaluate(self, model: Any, trained: float, args: argparse.Namespace, config: Any) -> None:
+        timesteps = model.num_timesteps
+        if self.pool is None:
+            t0 = time.monotonic()
+            results = play_games(model, args.eval_games, config.env, EVAL_SEED, args.max_pieces)
+            self._row(trained, timesteps, summarize(results), time.monotonic() - t0)
+            return
+        path = str(Path(self.folder.name) / f"at-{timesteps}.zip")
+        model.save(path)
+        future = self.pool.submit(evaluate_saved, path, args, config.env)
+        self.pending.append((trained, timesteps, future))
+        self._print_done(wait=False)
+
+    def finish(self) -> None:
+        self._print_done(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.folder.cleanup()
+
+    def _print_done(self, wait: bool) -> None:
+        while self.pending and (wait or self.pending[0][2].done()):
+            trained, timesteps, future = self.pending.pop(0)
+            row, eval_s = future.result()
+            self._row(trained, timesteps, row, eval_s)
+
+    def _row(self, trained: float, timesteps: int, row: dict[str, float], eval_s: float) -> None:
+        self.last = row
+        if self.to_skill is None and row["mean"] >= SKILL:
+            self.to_skill, self.steps_to_skill = trained, timesteps
+        print(
+            f"{trained:8.1f} {timesteps:10d} {timesteps / trained:8.0f} "
+            f"{row['mean']:9.1f} {row['median']:9.1f} {row['max']:8.0f} {row['capped']:6d} "
+            f"{eval_s:6.1f}",
+            flush=True,
+        )
 
 
 def _ppo_kwargs(config: Config) -> dict[str, Any]:

@@ -281,3 +281,25 @@ def test_the_fast_greedy_action_is_sb3s_deterministic_action():
         actions.add(int(sb3))
         game.step(heuristic)  # long games: many boards to compare on
     assert len(actions) > 5
+
+
+def test_env_frames_stand_in_until_the_spectator_places():
+    """Unit: the worker sends env 0's board while the spectator has not played yet."""
+    from types import SimpleNamespace
+
+    from tetris_tui.config import Config
+    from tetris_tui.worker.board_frames import BoardFrames
+
+    frames = BoardFrames(Config(env=EnvConfig(kind="placement")))
+    spectator = SimpleNamespace(placing=False)
+    assert not frames.watch  # the spectator's view asks for no env frames...
+    assert frames.wanted(spectator)  # ...but they fill in until it places a piece
+    spectator.placing = True
+    assert not frames.wanted(spectator)
+    frames.set_view(p.VIEW_ENV)
+    assert frames.wanted(spectator)
+    frames.set_view(p.VIEW_OFF)
+    spectator.placing = False
+    assert not frames.wanted(spectator)
+    raw = BoardFrames(Config(env=EnvConfig(kind="raw")))
+    assert raw.wanted(None)  # no spectator for the raw env: always env 0

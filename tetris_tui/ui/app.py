@@ -168,14 +168,14 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         One clock for both: a board frame and the panels then share a repaint.
         """
         if self._starting or self._stopping or self._history_pending:
-            self.main.animate()
+            self.main.spectator.animate()
             return
         batch = self.session.drain(max_items=DRAIN_MAX)
         if batch:
             self.apply_events(batch)  # the screen animates once it has the batch
         else:
             # Anything held back by its rate limit, with this tick's board frame.
-            self.main.flush_panels(with_board=self.main.animate())
+            self.main.flush_panels(with_board=self.main.spectator.animate())
         self._stop_overdue()
 
     def apply_events(self, batch: Iterable[p.Event]) -> None:

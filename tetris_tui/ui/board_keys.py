@@ -27,14 +27,14 @@ class BoardKeys:
         """spectator -> training env 0 -> off -> spectator."""
         views = p.VIEWS
         self.view = views[(views.index(self.view) + 1) % len(views)]
-        self.main.set_view(self.view)
+        self.main.spectator.set_view(self.view)
         self.session.send(p.SetView(self.view))
         self._update_status()  # type: ignore[attr-defined]
 
     def _set_pace(self, pace: float) -> None:
         if pace != self.pace:
             self.pace = pace
-            self.main.set_pace(pace)
+            self.main.spectator.set_pace(pace)
             self.session.send(p.SetPace(pace))
             self._update_status()  # type: ignore[attr-defined]
             self.refresh_bindings()  # type: ignore[attr-defined]
@@ -53,7 +53,7 @@ class BoardKeys:
     def action_replay(self) -> None:
         """Replay the run's best game on the board; again to go back to the live view."""
         if self.main.feed.replay_mode:
-            self.main.stop_replay()
+            self.main.spectator.stop_replay()
             return
         try:
             game = load_replay(replay_path("best", self.config.run_dir))
@@ -63,4 +63,4 @@ class BoardKeys:
         if self.view != p.VIEW_SPECTATOR:
             while self.view != p.VIEW_SPECTATOR:
                 self.action_watch()
-        self.main.start_replay(game)
+        self.main.spectator.start_replay(game)

@@ -15,9 +15,11 @@ from textual.widgets import Footer, Static
 
 from tetris_tui import protocol as p
 from tetris_tui.replay import ReplayGame, replay_events
-from tetris_tui.ui.screens.main import ANIMATION_HZ
 from tetris_tui.ui.spectator_feed import SpectatorFeed, pace_label, step_pace
 from tetris_tui.ui.widgets.board import BoardView
+
+# Frames per second of the replay (only while something moves: idle otherwise).
+ANIMATION_HZ = 20.0
 
 
 class ReplayApp(App[None]):

@@ -23,9 +23,6 @@ from tetris_tui.protocol import (
     PAUSED,
     RUNNING,
     STOPPING,
-    VIEW_ENV,
-    VIEW_SPECTATOR,
-    Board,
     Command,
     Info,
     Metrics,
@@ -43,10 +40,10 @@ from tetris_tui.protocol import (
     Warning,
 )
 from tetris_tui.runs.checkpoints import CheckpointError, checkpoint_dir
+from tetris_tui.worker.board_frames import BoardFrames
 from tetris_tui.worker.game_stats import RollingGames
 from tetris_tui.worker.reporter import EventSink
 from tetris_tui.worker.saver import CheckpointWriter
-from tetris_tui.worker.spectator import env_frames_wanted
 
 # How often the stop flag (signals, a dead UI) is looked at (seconds).
 CONTROL_INTERVAL = 0.02
@@ -88,15 +85,13 @@ class ReportingCallback(BaseCallback):
         self.writer = writer
         self.evaluator = evaluator
         self.delay = config.step_delay
-        self.watch = env_frames_wanted(config, config.view)
-        self.view = config.view
+        self.frames = BoardFrames(config)
         self.spectator: Any = None  # the spectator process's handle (worker.py sets it)
         self.stop_requested = False
         self.paused = False
         self.target_reached = False
         self.updates = 0
         self._pending_train: dict[str, float] = {}
-        self._board_interval = 1.0 / config.fps if config.fps > 0 else math.inf
         self._metrics_interval = 1.0 / config.metrics_hz
 
     # -- SB3 hooks ---------------------------------------------------------------
@@ -107,7 +102,7 @@ class ReportingCallback(BaseCallback):
         self._cpu_started = time.process_time()
         self._next_control = now
         self._next_flush = now + GAMES_FLUSH_INTERVAL
-        self._next_board = now
+        self.frames.next_at = now
         self._next_metrics = now + self._metrics_interval
         self._rate_mark = (now, self.num_timesteps)
         self._next_checkpoint = self.num_timesteps + self.config.checkpoint_every
@@ -222,23 +217,10 @@ class ReportingCallback(BaseCallback):
             self._request_stop()
         if self.paused and not self.stop_requested:
             self._wait_while_paused()
-        if (self.watch or self._stands_in_for_spectator()) and now >= self._next_board:
-            self._next_board = now + self._board_interval
-            self._send_board()
+        frames_from = self.training_env
+        self.frames.send_if_due(now, frames_from, self.num_timesteps, self.sink, self.spectator)
         if now >= self._next_metrics:
             self._send_metrics(now)
-
-    def _stands_in_for_spectator(self) -> bool:
-        """env 0's frames fill the spectator's board until the spectator places its
-        first piece (it starts at low priority and waits for the first update), so
-        the board is never blank after ``s``."""
-        spectator = self.spectator
-        return (
-            self.view == VIEW_SPECTATOR
-            and spectator is not None
-            and not spectator.placing
-            and env_frames_wanted(self.config, VIEW_ENV)
-        )
 
     def _apply_commands(self, block: float = 0.0) -> None:
         """Apply every queued command; wait up to ``block`` seconds for the first."""
@@ -256,10 +238,9 @@ class ReportingCallback(BaseCallback):
         elif isinstance(command, SetSpeed):
             self.delay = max(0.0, float(command.delay))
         elif isinstance(command, SetWatch):
-            self.watch = bool(command.on) and self.config.fps > 0
+            self.frames.set_watch(command.on)
         elif isinstance(command, SetView):
-            self.view = command.view
-            self.watch = env_frames_wanted(self.config, command.view)
+            self.frames.set_view(command.view)
             if self.spectator is not None:
                 self.spectator.set_view(command.view)
         elif isinstance(command, SetPace) and self.spectator is not None:
@@ -305,13 +286,6 @@ class ReportingCallback(BaseCallback):
 
     # -- reports -------------------------------------------------------------------
 
-    def _send_board(self) -> None:
-        try:
-            frame = self.training_env.env_method("board_frame", indices=[0])[0]
-        except Exception:  # noqa: BLE001 - a frame is never worth a crash
-            return
-        self.sink.send(Board(timesteps=self.num_timesteps, **frame))
-
     def _send_metrics(self, now: float) -> None:
         self._next_metrics = now + self._metrics_interval
         mark_time, mark_steps = self._rate_mark
@@ -337,16 +311,3 @@ class ReportingCallback(BaseCallback):
             )
         )
         self._pending_train = {}
-
-
-class FaultCallback(BaseCallback):
-    """Test-only: raises inside ``learn()`` at a given timestep (see ``faults``)."""
-
-    def __init__(self, at_step: int) -> None:
-        super().__init__(verbose=0)
-        self.at_step = at_step
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.at_step:
-            raise RuntimeError(f"injected fault at timestep {self.num_timesteps}")
-        return True

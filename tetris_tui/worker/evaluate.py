@@ -98,9 +98,9 @@ def _play_batched(
     results: list[GameResult | None] = [None] * n_games
     active = np.ones(n_games, dtype=bool)
     steps = 0
+    act = _batched_actions(model, deterministic)
     while active.any():
-        actions, _ = model.predict(obs, deterministic=deterministic)
-        obs, _, dones, infos = env.step(np.asarray(actions).reshape(n_games))
+        obs, _, dones, infos = env.step(act(obs))
         for i in np.flatnonzero(dones & active):
             game = infos[i]["game"]
             results[i] = GameResult(
@@ -114,6 +114,38 @@ def _play_batched(
         if on_step is not None and on_step(steps, int(n_games - active.sum())):
             break
     return [r for r in results if r is not None]
+
+
+def _batched_actions(model: Any, deterministic: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """``obs -> actions`` for a batch of placement games.
+
+    Greedy play with the placement policy is the argmax of its masked scores,
+    taken straight from its network: SB3's ``predict`` adds preprocessing and a
+    distribution per step, most of the cost of evaluating games millions of
+    pieces long. The same actions (``test_evaluate`` checks it); any other model
+    goes through ``predict``.
+    """
+    from tetris_tui.policy.placement import PlacementNet
+
+    policy = getattr(model, "policy", model)
+    net = getattr(policy, "mlp_extractor", None)
+    if deterministic and isinstance(net, PlacementNet):
+        import torch
+
+        device = next(net.parameters()).device
+
+        def greedy(obs: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                logits = net.forward_actor(torch.as_tensor(obs, device=device))
+            return logits.argmax(dim=1).cpu().numpy()
+
+        return greedy
+
+    def predicted(obs: np.ndarray) -> np.ndarray:
+        actions, _ = model.predict(obs, deterministic=deterministic)
+        return np.asarray(actions).reshape(len(obs))
+
+    return predicted
 
 
 def _stack(observations: list[Any]) -> Any:

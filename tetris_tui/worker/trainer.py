@@ -94,7 +94,8 @@ class Trainer:
             recover_checkpoints,
             remove_stale_temp_files,
         )
-        from tetris_tui.worker.callback import FaultCallback, ReportingCallback
+        from tetris_tui.worker.callback import ReportingCallback
+        from tetris_tui.worker.fault_callback import FaultCallback
         from tetris_tui.worker.model_factory import build_vec_env, configure_torch
         from tetris_tui.worker.saver import CheckpointWriter
 

@@ -34,8 +34,7 @@ from tetris_tui.ui.messages import (
     SpectatorArrived,
     StatusArrived,
 )
-from tetris_tui.ui.spectator_feed import SpectatorFeed
-from tetris_tui.ui.spectator_titles import board_titles
+from tetris_tui.ui.spectator_board import SpectatorBoard
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.curve import CurvePanel
 from tetris_tui.ui.widgets.episodes import EpisodeLog
@@ -49,14 +48,6 @@ PANEL_HZ = 2.0
 PANEL_SLACK = 0.15
 # Terminal size (columns, lines) from which board cells are drawn twice as big.
 BIG_BOARD_SIZE = (200, 60)
-# Animation frames per second of a replay's board (the live board animates on the
-# app's drain tick instead: one clock, so a frame and the panels share a repaint).
-ANIMATION_HZ = 20.0
-# Least seconds between two frames of the live spectator: every other drain tick,
-# 10 frames a second (a frame costs ~3 ms of repaint; see ``animate``).
-LIVE_FRAME_GAP = 0.09
-# Seconds between updates of the board's subtitle (which weights play) during play.
-SUBTITLE_INTERVAL = 1.0
 
 
 def curve_height(height: int) -> int:
@@ -89,16 +80,13 @@ class MainScreen(Screen[None]):
         self.episode_log = EpisodeLog(id="episodes")
         self.footer = Footer()
         self.board_view.set_watching(watching)
-        self.view = view if watching else p.VIEW_OFF
-        self.feed = SpectatorFeed(pace)
-        self.replay_game: Any = None
+        self.spectator = SpectatorBoard(self.board_view, view if watching else p.VIEW_OFF, pace)
+        self.feed = self.spectator.feed
         self.timesteps = info.timesteps
         self._pending_games: list[p.Episode] = []
         self._pending_status: dict[str, Any] = {}
         self._panels_at = 0.0
         self._frame_drawn = False
-        self._subtitle_at = 0.0
-        self._animated_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
@@ -120,7 +108,7 @@ class MainScreen(Screen[None]):
     ]
 
     def on_mount(self) -> None:
-        self.set_view(self.view)
+        self.spectator.set_view(self.spectator.view)
         self.learning.border_title = "learning"
         self.episode_log.border_title = "episodes"
         self.run_info.border_title = "run"
@@ -155,7 +143,7 @@ class MainScreen(Screen[None]):
 
     # -- messages (posted by the app's drain, see ui/messages.py) ---------------------
     def on_frame_arrived(self, message: FrameArrived) -> None:
-        self._frame_drawn = self.board_view.watching and self._shows_env_frames()
+        self._frame_drawn = self.board_view.watching and self.spectator.shows_env_frames()
         if self._frame_drawn:
             self.board_view.show_frame(message.frame)
 
@@ -197,74 +185,9 @@ class MainScreen(Screen[None]):
             self.timesteps = message.status.timesteps
 
     def on_batch_drained(self, message: BatchDrained) -> None:
-        animated = self.animate()
+        animated = self.spectator.animate()
         self.flush_panels(with_board=animated or (message.with_frame and self._frame_drawn))
         self._frame_drawn = False
-
-    # -- the spectator's board ---------------------------------------------------------
-    def _shows_env_frames(self) -> bool:
-        """Training's frames: in the env view, or while no spectator plays (raw env)."""
-        if self.view == p.VIEW_ENV:
-            return True
-        return self.view == p.VIEW_SPECTATOR and self.feed.current is None and not self.feed.busy
-
-    def animate(self) -> bool:
-        """Draw the spectator's next frame, if one is due; True when one was drawn.
-
-        Called on every drain tick (20 Hz); it costs nothing when nothing moves.
-        Frames are drawn at most every LIVE_FRAME_GAP: each one repaints a few
-        rows of the board, and at 20 a second they were most of the UI's CPU
-        while training (``bench/ui.py``), which costs training speed.
-        """
-        if self.view != p.VIEW_SPECTATOR or not self.feed.busy:
-            return False
-        now = time.monotonic()
-        if now - self._animated_at < LIVE_FRAME_GAP:
-            return False
-        frame = self.feed.tick(now)
-        if frame is None:
-            return False
-        self._animated_at = now
-        self.board_view.show_frame(frame)
-        self._titles(force=False)
-        return True
-
-    def _titles(self, force: bool = True) -> None:
-        """The board's title and subtitle. A changed border repaints the whole board,
-        and the spectator's weights change at every PPO update (many times a second
-        on a small rollout), so during play the subtitle follows at most once a second.
-        """
-        title, subtitle = board_titles(self.view, self.feed, self.replay_game)
-        if self.board_view.border_title != title:
-            self.board_view.border_title = title
-            force = True
-        now = time.monotonic()
-        if self.board_view.border_subtitle != subtitle and (
-            force or now - self._subtitle_at >= SUBTITLE_INTERVAL
-        ):
-            self.board_view.border_subtitle = subtitle
-            self._subtitle_at = now
-
-    def set_view(self, view: str) -> None:
-        """spectator, env (training's env 0) or off."""
-        self.view = view
-        self.board_view.set_watching(view != p.VIEW_OFF)
-        self._titles()
-
-    def set_pace(self, pace: float) -> None:
-        self.feed.pace = pace
-
-    def start_replay(self, game: Any) -> None:
-        from tetris_tui.replay import replay_events
-
-        self.replay_game = game
-        self.feed.start_replay(replay_events(game, self.feed.pace))
-        self._titles()
-
-    def stop_replay(self) -> None:
-        self.replay_game = None
-        self.feed.stop_replay()
-        self._titles()
 
     def flush_panels(self, force: bool = False, with_board: bool = True) -> None:
         """Games and sparklines reach the screen at most PANEL_HZ times a second.
