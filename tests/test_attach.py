@@ -82,8 +82,12 @@ def test_viewers_see_history_then_live_and_only_commanders_command(run_dir):
         viewer.send(Resume())
         collect_until(trainer, lambda ev: _state(ev, RUNNING), timeout=20)
 
+        asked = time.monotonic()
         viewer.stop(timeout=30)  # a viewer may stop the trainer: save, then end
         assert viewer.state == STOPPED
+        # It returned on the trainer's word, not by running out its timeout (and then
+        # signalling a pid that may be gone).
+        assert time.monotonic() - asked < 20
         collect_until(watcher, lambda ev: _state(ev, STOPPED), timeout=20)
         collect_until(trainer, lambda ev: _state(ev, STOPPED), timeout=20)
     finally:

@@ -269,7 +269,7 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_memory_stays_flat_over_a_half_minute_run(tmp_path):
+def test_memory_stays_flat_over_a_run(tmp_path):
     """RSS of the worker (and of the headless parent) after warm-up; see bench/soak.py."""
     run = tmp_path / "run"
     headless = Headless(run, "--checkpoint-every", "2048")
@@ -281,7 +281,7 @@ def test_memory_stays_flat_over_a_half_minute_run(tmp_path):
         worker = find_worker(headless.pid)
         pids = [worker, *descendants(headless.pid)]
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < 26:
+        while (elapsed := time.monotonic() - started) < 18:
             for pid, samples in ((worker, worker_rss), (headless.pid, parent_rss)):
                 value = rss_mb(pid)
                 if value is not None:
@@ -294,9 +294,9 @@ def test_memory_stays_flat_over_a_half_minute_run(tmp_path):
         kill_all(pids)
     assert rc == 0, headless.stderr
     for name, samples, bound in (("worker", worker_rss, 50), ("parent", parent_rss, 20)):
-        warm = statistics.median(v for t, v in samples if 8 <= t < 11)
-        end = statistics.median(v for t, v in samples if t >= 22)
+        warm = statistics.median(v for t, v in samples if 6 <= t < 9)
+        end = statistics.median(v for t, v in samples if t >= 15)
         growth = end - warm
         print(f"{name}: {warm:.0f} MB after warm-up, {end:.0f} MB at the end ({growth:+.1f})")
-        assert growth < bound, f"{name} RSS grew {growth:.1f} MB in ~14 s"
+        assert growth < bound, f"{name} RSS grew {growth:.1f} MB in ~9 s"
     assert wait_gone(pids, 10) == []

@@ -39,7 +39,7 @@ from tetris_tui.runs.runlock import RunLock
 from tetris_tui.runs.runlog import read_history
 from tetris_tui.session.spawned import TrainingSession, worker_pids
 
-ROUNDS = 8
+ROUNDS = 6
 
 
 def _state(events, state):

@@ -7,6 +7,7 @@ window) take about 2,000 steps, a few seconds of training.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -174,12 +175,21 @@ def test_resume_trains_with_the_new_ppo_options(run_dir):
 # -- 3. a checkpoint is one unit -------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def run_of_2048_steps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished run, trained once for the tests that each start from a copy."""
+    run_dir = tmp_path_factory.mktemp("integrity") / "run"
+    _run(run_dir, total_timesteps=2048)
+    return run_dir
+
+
 @pytest.mark.parametrize("stage", ["written", "swapping"])
-def test_kill_in_a_save_leaves_a_whole_checkpoint(run_dir, monkeypatch, stage):
+def test_kill_in_a_save_leaves_a_whole_checkpoint(run_dir, monkeypatch, stage, run_of_2048_steps):
     from stable_baselines3 import PPO
 
-    _run(run_dir, total_timesteps=2048)
+    shutil.copytree(run_of_2048_steps, run_dir, dirs_exist_ok=True)
     before = _meta(run_dir)
+    assert before["timesteps"] == 2048
     monkeypatch.setenv("TETRIS_TUI_FAULT", f"kill-in-save:{stage}")
     session = TrainingSession()
     try:
@@ -197,7 +207,7 @@ def test_kill_in_a_save_leaves_a_whole_checkpoint(run_dir, monkeypatch, stage):
 
     # The next run puts back a whole checkpoint: model and meta from one save.
     logged_before = max(g["episode"] for g in _logged_games(run_dir))
-    events = _run(run_dir, total_timesteps=8192 + 256)
+    events = _run(run_dir, total_timesteps=2048 + 512 + 256)
     meta = _meta(run_dir)
     model = PPO.load(run_dir / LATEST / "model.zip", device="cpu")
     assert model.num_timesteps == meta["timesteps"]

@@ -43,6 +43,14 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
     async with app.run_test(size=(100, 30)) as pilot:
         original = app.session.send
         app.session.send = lambda command: (sent.append(command), original(command))
+        weights_by_game: dict[int, set[int]] = {}
+        add = app.main.feed.add
+
+        def record(event: p.SpectatorPlacement) -> None:
+            weights_by_game.setdefault(event.game, set()).add(event.policy_timesteps)
+            add(event)
+
+        app.main.feed.add = record
         await pilot.press("s")
         await wait_for(pilot, lambda: app.state == p.RUNNING, 240, "training")
         # Never a blank board: env 0 stands in until the spectator's first placement.
@@ -61,6 +69,8 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         shown = app.main.feed.shown
         assert (shown.game, shown.pieces) != (first.game, first.pieces)
         assert "policy @" in str(app.main.board_view.border_subtitle)
+        # New weights reach the spectator after each PPO update, even mid-game.
+        assert max(len(seen) for seen in weights_by_game.values()) > 1, weights_by_game
         # + twice: 5/s, then 10/s. Only the spectator's pace goes to the worker.
         await pilot.press("plus", "plus")
         await pilot.pause(1.0)

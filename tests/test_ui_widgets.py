@@ -7,9 +7,10 @@ import math
 from ui_helpers import WidgetHost, fixed_board, fixed_episodes, screen_text
 
 from tetris_tui import protocol as p
-from tetris_tui.ui.widgets.board import PIECES, BoardView
+from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import STAR, EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
+from tetris_tui.ui.widgets.pieces import PIECES
 from tetris_tui.ui.widgets.series import Series, finite, fmt_duration, fmt_int, fmt_num
 from tetris_tui.ui.widgets.spark import spark_rows
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo

@@ -103,13 +103,21 @@ class AttachedSession:
             return
         self.send(Stop())
         deadline = time.monotonic() + timeout
-        while not self._ended and time.monotonic() < deadline:
+        while not self._over() and time.monotonic() < deadline:
             self._backlog.extend(self._take_all())
             time.sleep(0.05)
-        if not self._ended and self._pid is not None:
+        if not self._over() and self._pid is not None:
             with contextlib.suppress(OSError):
                 os.kill(self._pid, signal.SIGTERM)  # it saves on SIGTERM too
         self.detach()
+
+    def _over(self) -> bool:
+        """The trainer said how it ended, or hung up with nothing left to read."""
+        return (
+            self._ended
+            or self.state in TERMINAL_STATES
+            or (self._closed.is_set() and not self._incoming)
+        )
 
     def detach(self) -> None:
         """Hang up; the trainer goes on."""

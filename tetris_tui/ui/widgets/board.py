@@ -12,59 +12,15 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.color import Color
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tetris_tui.protocol import BOARD_COLS, BOARD_ROWS, EMPTY, PIECE_NAMES, Board
-
-# kind -> (glyph pair, base colour). Glyphs differ per kind for NO_COLOR.
-PIECES: dict[int, tuple[str, str]] = {
-    2: ("██", "#1fc8e0"),  # I cyan
-    3: ("▓▓", "#f0d22c"),  # O yellow
-    4: ("▒▒", "#a64ee6"),  # T purple
-    5: ("░░", "#46c24a"),  # S green
-    6: ("▚▚", "#e8443c"),  # Z red
-    7: ("▞▞", "#3f6ff0"),  # J blue
-    8: ("▐▌", "#f48a1e"),  # L orange
-}
-UNKNOWN_PIECE = ("╳╳", "#8a8a8a")
-
-# Preview shapes (spawn orientation) for the next / hold boxes.
-SHAPES: dict[int, tuple[str, str]] = {
-    2: ("    ", "XXXX"),
-    3: (" XX ", " XX "),
-    4: (" X  ", "XXX "),
-    5: (" XX ", "XX  "),
-    6: ("XX  ", " XX "),
-    7: ("X   ", "XXX "),
-    8: ("  X ", "XXX "),
-}
+from tetris_tui.protocol import BOARD_COLS, BOARD_ROWS, EMPTY, Board
+from tetris_tui.ui.widgets.pieces import SHAPES, piece_cell
 
 SIDE_WIDTH = 10  # wall (1) + side panel (9)
 STRIP_CACHE = 512  # rendered lines kept; empty and unchanged rows repeat a lot
-
-
-def _piece_styles(kind: int) -> tuple[str, Style, Style]:
-    """Glyph, normal style and highlight style for one kind."""
-    glyph, base = PIECES.get(kind, UNKNOWN_PIECE)
-    colour = Color.parse(base)
-    light = colour.blend(Color(255, 255, 255), 0.35)
-    normal = Style(color=light.rich_color, bgcolor=colour.rich_color)
-    bright = colour.blend(Color(255, 255, 255), 0.55)
-    highlight = Style(color="#ffffff", bgcolor=bright.rich_color, bold=True)
-    return glyph, normal, highlight
-
-
-_STYLES = {kind: _piece_styles(kind) for kind in (*PIECES, -1)}
-
-
-def piece_cell(kind: int, highlight: bool = False, width: int = 2) -> Segment:
-    """One cell of a piece as a Segment (``width`` characters)."""
-    glyph, normal, bright = _STYLES.get(kind, _STYLES[-1])
-    text = (glyph * width)[:width] if width != 2 else glyph
-    return Segment(text, bright if highlight else normal)
 
 
 class BoardView(Widget):
@@ -354,8 +310,3 @@ def _merge(segments: list[Segment]) -> list[Segment]:
         else:
             merged.append(segment)
     return merged
-
-
-def piece_name(kind: int) -> str:
-    """``I``, ``O``, ... for a cell value (``?`` when unknown)."""
-    return PIECE_NAMES.get(kind, "?")
