@@ -16,6 +16,7 @@ the UI and ``action_masks()`` serves MaskablePPO.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from tetris_tui.config import EnvConfig
 from tetris_tui.envs.bag_streams import BagStreams
 from tetris_tui.envs.batch_afterstates import BatchAfterstates, batch_afterstates, stack_tables
 from tetris_tui.envs.features import N_ACTIONS, N_FEATURES, WIDTH, build_piece_tables
+from tetris_tui.envs.game_recorder import DEFAULT_CAPACITY, GameRecorder
 from tetris_tui.envs.vec_boards import ColourBoards
 
 
@@ -53,6 +55,10 @@ class PlacementVecEnv(VecEnv):
         self.board = np.zeros((n, WIDTH), dtype=np.uint32)
         self.streams = BagStreams(n)
         self.colours = ColourBoards(n, self.stack, tetrominoes)
+        self.recorder = GameRecorder(n, self.config.max_pieces or DEFAULT_CAPACITY, self.stack)
+        # Games that end with more lines than this come back as a replay in
+        # infos[i]["replay"] (None: never). The worker sets it to its best game.
+        self.record_above: int | None = None
         self.lines = np.zeros(n, dtype=np.int64)
         self.pieces = np.zeros(n, dtype=np.int64)
         self.length = np.zeros(n, dtype=np.int64)
@@ -95,14 +101,10 @@ class PlacementVecEnv(VecEnv):
         locked = np.flatnonzero(lock)
         if locked.size:
             la = a[locked]
+            piece, landing_y = self.streams.piece(0, locked), after.landing_y[locked, la]
             self.board[locked] = after.columns[:, locked, la].T
-            self.colours.lock(
-                locked,
-                self.streams.piece(0, locked),
-                la,
-                after.landing_y[locked, la],
-                after.full_bits[locked, la],
-            )
+            self.colours.lock(locked, piece, la, landing_y, after.full_bits[locked, la])
+            self.recorder.lock(locked, piece, la, landing_y)
             self.streams.advance(locked)
         self.colours.forget(np.flatnonzero(blocked))
 
@@ -131,6 +133,7 @@ class PlacementVecEnv(VecEnv):
                 "length": int(self.length[i]),
                 "capped": bool(capped[i]),
             }
+            self._record(int(i), bool(capped[i]), infos[i])
             self._reset_game(int(i), None)
         both = batch_afterstates(
             np.concatenate((self.board, final[0])),
@@ -198,7 +201,17 @@ class PlacementVecEnv(VecEnv):
 
     # -- internals -----------------------------------------------------------------
 
+    def _record(self, i: int, capped: bool, info: dict[str, Any]) -> None:
+        """A replay of game ``i`` in its info when it beats ``record_above``."""
+        bar, lines = self.record_above, int(self.lines[i])
+        if bar is None or lines <= bar or not self.recorder.complete(i):
+            return
+        final = self.colours.cells[i].tobytes()
+        info["replay"] = self.recorder.record(i, lines, final, capped, asdict(self.config))
+        self.record_above = lines
+
     def _reset_game(self, i: int, seed: int | None) -> None:
+        self.recorder.clear(i)
         self.streams.reset(i, seed)
         self.board[i] = 0
         self.colours.clear(i)

@@ -1,14 +1,17 @@
 """Keeps ``<run>/replays/best.json``: the best game so far, written atomically.
 
-Both the spectator process and the worker's evaluations offer games here. The
+The spectator process, the worker's evaluations and its training games (the
+batched env records them) all offer games here. The
 file on disk is re-read before each write, so a writer never replaces a better
 game the other one recorded since it last looked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 from tetris_tui.replay import BEST_REPLAY, REPLAYS_DIR, ReplayGame
 from tetris_tui.runs.atomic import atomic_write_bytes
@@ -27,6 +30,11 @@ class BestReplay:
             return int(data["lines"]), -int(data["pieces"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def current(self) -> tuple[int, int] | None:
+        """The best on disk (another writer may have raised it), else the one known."""
+        self.best = self._on_disk() or self.best
+        return self.best
 
     def beats(self, lines: int, pieces: int) -> bool:
         """Whether a game of ``lines`` and ``pieces`` would be kept (cheap: no disk)."""
@@ -47,3 +55,34 @@ class BestReplay:
             return False
         self.best = (game.lines, -game.pieces)
         return True
+
+
+class TrainingReplays:
+    """Training games that beat the best on record, from the batched env.
+
+    The env records every game's placements but builds a replay only for a
+    game that ends above its bar (``record_above``); each offer sets the bar to
+    the best on disk, which the spectator or an evaluation may have raised.
+    """
+
+    def __init__(self, env: Any, run_dir: Path) -> None:
+        self.env = env
+        self.best = BestReplay(run_dir)
+        self._raise_bar()
+
+    @classmethod
+    def for_env(cls, training_env: Any, run_dir: Path) -> TrainingReplays | None:
+        """None unless the training games are a ``PlacementVecEnv`` (it records them)."""
+        env = getattr(training_env, "unwrapped", training_env)
+        if not hasattr(env, "record_above"):
+            return None
+        return cls(env, run_dir)
+
+    def offer(self, game: ReplayGame, timesteps: int) -> bool:
+        written = self.best.offer(dataclasses.replace(game, policy_timesteps=timesteps))
+        self._raise_bar()
+        return written
+
+    def _raise_bar(self) -> None:
+        best = self.best.current()
+        self.env.record_above = best[0] if best else 0

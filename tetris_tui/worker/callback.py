@@ -40,6 +40,7 @@ from tetris_tui.protocol import (
     Warning,
 )
 from tetris_tui.runs.checkpoints import CheckpointError, checkpoint_dir
+from tetris_tui.worker.best_replay import TrainingReplays
 from tetris_tui.worker.board_frames import BoardFrames
 from tetris_tui.worker.game_stats import RollingGames
 from tetris_tui.worker.reporter import EventSink
@@ -87,6 +88,7 @@ class ReportingCallback(BaseCallback):
         self.delay = config.step_delay
         self.frames = BoardFrames(config)
         self.spectator: Any = None  # the spectator process's handle (worker.py sets it)
+        self.replays: TrainingReplays | None = None
         self.stop_requested = False
         self.paused = False
         self.target_reached = False
@@ -112,6 +114,7 @@ class ReportingCallback(BaseCallback):
         self._best_saved_at = 0.0
         self.sink.send(Status(RUNNING, self.num_timesteps))
         self._publish_weights()
+        self.replays = TrainingReplays.for_env(self.training_env, self.config.run_dir)
 
     def _publish_weights(self) -> None:
         """The spectator gets the newest weights: a memcpy into shared memory."""
@@ -166,6 +169,8 @@ class ReportingCallback(BaseCallback):
             game = infos[index].get("game")
             if game is None:
                 continue
+            if "replay" in infos[index] and self.replays is not None:
+                self.replays.offer(infos[index]["replay"], self.num_timesteps)
             self.sink.send(
                 self.games.add(game, self.num_timesteps, int(index), self._game_started[index])
             )
