@@ -198,3 +198,21 @@ except PermissionError:
     assert lines[0].startswith("refused: cannot read") and "permission denied" in lines[0]
     assert "another user" in lines[0]
     assert lines[1] == "raw: permission denied"
+
+
+def test_a_card_that_cannot_be_written_leaves_no_temp_file(tmp_path, monkeypatch):
+    """Unit: a full disk during the 2-s heartbeat must not litter the run directory."""
+    import errno
+
+    from tetris_tui.runs import trainers
+
+    def fill_then_fail(self, text, *args, **kwargs):
+        with open(self, "w") as handle:
+            handle.write(text[:3])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", fill_then_fail)
+    card = trainers.card_for(tmp_path, tmp_path / "s.sock", 3)
+    with pytest.raises(OSError):
+        trainers.write_card(tmp_path, card)
+    assert [p.name for p in tmp_path.iterdir()] == []

@@ -77,11 +77,15 @@ def new_key(run_dir: Path) -> bytes:
     key = secrets.token_bytes(32)
     path = run_dir / KEY_FILE
     tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(key)
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(key)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
     return key
 
 
@@ -148,9 +152,19 @@ def _parse(path: Path) -> TrainerInfo | None:
 
 
 def _replace_text(path: Path, text: str) -> None:
+    """Write then rename; a failed write (a full disk) leaves no temp file behind."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def card_for(run_dir: Path, socket: Path, protocol: int, **heartbeat: Any) -> TrainerInfo:
