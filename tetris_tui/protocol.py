@@ -67,6 +67,17 @@ class Hello(Event):
     role: str  # "train" or "play"
 
 
+def protocol_mismatch(first: object, speaker: str) -> str | None:
+    """None when ``first`` is a ``Hello`` of this protocol; else the one line to show."""
+    if isinstance(first, Hello) and first.protocol == PROTOCOL_VERSION:
+        return None
+    spoken = first.protocol if isinstance(first, Hello) else "no version"
+    return (
+        f"the {speaker} speaks protocol {spoken}, this tetris-tui speaks {PROTOCOL_VERSION}: "
+        "reinstall so that both come from the same version"
+    )
+
+
 @dataclass(frozen=True)
 class Pong(Event):
     """The answer to ``Ping``: proves a command arrived (and when)."""

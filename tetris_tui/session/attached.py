@@ -21,16 +21,15 @@ from typing import Any
 
 from tetris_tui.protocol import (
     CRASHED,
-    PROTOCOL_VERSION,
     TERMINAL_STATES,
     Command,
     Episode,
     Error,
     Event,
-    Hello,
     Resync,
     Status,
     Stop,
+    protocol_mismatch,
 )
 from tetris_tui.runs.runlog import games_after
 from tetris_tui.runs.trainers import TrainerInfo
@@ -178,16 +177,12 @@ class AttachedSession:
         return events
 
     def _check_hello(self, event: Event, out: list[Event]) -> bool:
-        if isinstance(event, Hello) and event.protocol == PROTOCOL_VERSION:
+        line = protocol_mismatch(event, "trainer")
+        if line is None:
             self._compatible = True
             out.append(event)
             return True
         self._compatible = False
-        spoken = event.protocol if isinstance(event, Hello) else "no version"
-        line = (
-            f"the trainer speaks protocol {spoken}, this tetris-tui speaks {PROTOCOL_VERSION}: "
-            "reinstall so that both come from the same version"
-        )
         out += [Error(line), Status(CRASHED, 0, line)]
         self.state = CRASHED
         self.detach()

@@ -21,14 +21,13 @@ from tetris_tui.config import Config
 from tetris_tui.proctree import descendants
 from tetris_tui.protocol import (
     CRASHED,
-    PROTOCOL_VERSION,
     TERMINAL_STATES,
     Command,
     Error,
     Event,
-    Hello,
     Status,
     Stop,
+    protocol_mismatch,
 )
 from tetris_tui.runs.runlock import RunLock, RunLockedError
 
@@ -224,16 +223,11 @@ class TrainingSession:
         """
         if self._compatible is False:
             return []
-        first = events[0] if events else None
-        if isinstance(first, Hello) and first.protocol == PROTOCOL_VERSION:
+        line = protocol_mismatch(events[0] if events else None, "worker")
+        if line is None:
             self._compatible = True
             return events
         self._compatible = False
-        spoken = first.protocol if isinstance(first, Hello) else "no version"
-        line = (
-            f"the worker speaks protocol {spoken}, this tetris-tui speaks {PROTOCOL_VERSION}: "
-            "reinstall so that both come from the same version"
-        )
         with contextlib.suppress(ValueError, OSError, AttributeError):
             self._stop_flag.set()
         return [Error(line), Status(CRASHED, 0, line)]

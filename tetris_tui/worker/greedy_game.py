@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tetris_tui.config import EnvConfig
-from tetris_tui.protocol import DEFAULT_PACE, SpectatorPlacement
+from tetris_tui.protocol import DEFAULT_PACE, SpectatorGame, SpectatorPlacement
 from tetris_tui.replay import Placement, ReplayGame
 
 # Spectator games are capped like play mode's, so one game of a strong agent ends.
@@ -120,6 +120,20 @@ class GreedyGame:
                 recorded_at=time.time(),
             )
         return event
+
+    def finished_event(self) -> SpectatorGame:
+        """The ``SpectatorGame`` event of the game that just ended (``finished``)."""
+        record = self.finished
+        assert record is not None
+        return SpectatorGame(
+            game=self.game,
+            lines=record.lines,
+            pieces=record.pieces,
+            policy_timesteps=record.policy_timesteps,
+            best_lines=self.best_lines,
+            capped=record.capped,
+            board=record.final_board,
+        )
 
     def close(self) -> None:
         self.env.close()

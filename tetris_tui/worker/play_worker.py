@@ -32,7 +32,6 @@ from tetris_tui.protocol import (
     SetSpeed,
     SetView,
     SetWatch,
-    SpectatorGame,
     Status,
     Stop,
 )
@@ -152,17 +151,7 @@ class Player:
                 result = {"lines": record.lines, "pieces": record.pieces, "capped": record.capped}
                 result.update(reward=0.0, length=record.pieces)
                 self.sink.send(games.add(result, steps, 0, started))
-                self.sink.send(
-                    SpectatorGame(
-                        game=game.game,
-                        lines=record.lines,
-                        pieces=record.pieces,
-                        policy_timesteps=record.policy_timesteps,
-                        best_lines=game.best_lines,
-                        capped=record.capped,
-                        board=record.final_board,
-                    )
-                )
+                self.sink.send(game.finished_event())
                 started = time.time()
                 game.new_game()
             next_at = _wait_for(next_at, self.pace, self._should_stop)

@@ -220,7 +220,7 @@ def spectator_entry(
             if game.finished is not None:
                 record = game.finished
                 best.offer(record)
-                loop.send_game(record, game)
+                loop.send_game(game.finished_event())
                 game.new_game()
             loop.wait_for_pace()
     finally:
@@ -270,16 +270,7 @@ class _Loop:
         with contextlib.suppress(queue.Full, ValueError, OSError):
             self.events.put_nowait(event)
 
-    def send_game(self, record: Any, game: Any) -> None:
-        event = SpectatorGame(
-            game=game.game,
-            lines=record.lines,
-            pieces=record.pieces,
-            policy_timesteps=record.policy_timesteps,
-            best_lines=game.best_lines,
-            capped=record.capped,
-            board=record.final_board,
-        )
+    def send_game(self, event: SpectatorGame) -> None:
         while self.running():
             try:
                 self.events.put(event, timeout=0.25)
