@@ -110,3 +110,31 @@ def test_session_drain_unpacks_batches_and_keeps_its_bound():
     assert session.drain(max_items=2) == [_game(1), _game(2)]
     assert session.drain(max_items=2) == [_game(3), _game(4)]
     assert session.drain(max_items=2) == []
+
+
+def test_alive_can_be_read_while_the_start_thread_reaps_the_last_worker():
+    """CI caught the UI thread reading ``alive`` on a process object the start thread had closed."""
+    from tetris_tui.session.spawned import TrainingSession
+
+    session = TrainingSession()
+    # slice(events, commands, stop_flag) is a picklable target that returns at once.
+    session._spawn(slice, (), None)
+    session._process.join(30)
+    assert session._process.exitcode == 0
+    reaping, release = threading.Event(), threading.Event()
+    join_thread = session._events.join_thread
+
+    def slow_join_thread() -> None:
+        reaping.set()
+        release.wait(10)
+        join_thread()
+
+    session._events.join_thread = slow_join_thread
+    reaper = threading.Thread(target=session._reap)
+    reaper.start()
+    try:
+        assert reaping.wait(10)
+        assert session.alive is False and session.pid is None
+    finally:
+        release.set()
+        reaper.join(10)

@@ -103,11 +103,18 @@ class TrainingSession:
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        # Read from the UI thread while the start thread may be reaping: one
+        # read of the reference, and a closed process object counts as gone.
+        process = self._process
+        try:
+            return process is not None and process.is_alive()
+        except ValueError:
+            return False
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        process = self._process
+        return process.pid if process is not None else None
 
     def send(self, command: Command) -> None:
         """Queue a command; the worker applies it at its next control tick."""
@@ -250,18 +257,19 @@ class TrainingSession:
         if self._process is not None and not self._ended:
             self._backlog.extend(self._drain_raw())
             self._backlog.extend(self._on_exit())
-        if self._process is not None:
-            self._process.join(0)
-            if self._process.exitcode is not None:
-                self._process.close()
-        if self._events is not None:
-            self._events.close()
-            self._events.join_thread()
-        if self._commands is not None:
-            self._commands.close()
-        self._process = None
-        self._events = None
-        self._commands = None
+        # Forget first, close after: the UI thread reads ``alive`` meanwhile,
+        # and a closed process object raises where a missing one does not.
+        process, events, commands = self._process, self._events, self._commands
+        self._process = self._events = self._commands = None
+        if process is not None:
+            process.join(0)
+            if process.exitcode is not None:
+                process.close()
+        if events is not None:
+            events.close()
+            events.join_thread()
+        if commands is not None:
+            commands.close()
 
     def __del__(self) -> None:
         # A dropped session must not leave a worker behind.
