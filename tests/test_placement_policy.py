@@ -93,6 +93,32 @@ def test_never_chooses_an_illegal_placement(deterministic: bool) -> None:
     assert np.isfinite(dist.entropy().numpy()).all()
 
 
+@pytest.mark.usefixtures("torch_checks")
+def test_a_rollout_step_draws_from_sb3s_distribution() -> None:
+    """The policy's own ``forward`` (no Categorical) gives what SB3's path would."""
+    model = small_ppo()
+    with torch.no_grad():
+        torch.nn.init.normal_(model.policy.mlp_extractor.scorer[-1].weight, std=0.3)
+    obs = torch.as_tensor(observations(200))
+    legal = obs[:, :, -1] > 0
+    with torch.no_grad():
+        actions, values, log_prob = model.policy(obs)
+        sb3_values, sb3_log_prob, _ = model.policy.evaluate_actions(obs, actions)
+        greedy, _, _ = model.policy(obs, deterministic=True)
+        probs = model.policy.get_distribution(obs).distribution.probs
+    assert legal[torch.arange(len(obs)), actions].all()
+    torch.testing.assert_close(values, sb3_values)
+    torch.testing.assert_close(log_prob, sb3_log_prob, rtol=1e-5, atol=1e-5)
+    assert torch.equal(greedy, probs.argmax(dim=1))
+    # Draws from one board follow its probabilities (4,000 draws: within 0.03).
+    one = obs[7:8].expand(4000, -1, -1)
+    with torch.no_grad():
+        draws, _, _ = model.policy(one)
+    seen = torch.bincount(draws, minlength=probs.shape[1]).double() / len(draws)
+    assert probs[7].max() > 2 * probs[7][legal[7]].min()
+    assert (seen - probs[7].double()).abs().max() < 0.03
+
+
 def test_untrained_policy_is_uniform_over_legal_placements() -> None:
     model = small_ppo()
     obs = observations(20)

@@ -85,20 +85,29 @@ class PlacementNet(nn.Module):
         rows = features.view(-1, self.n_actions, self.n_features + 1)
         return rows[..., :-1], rows[..., -1] > 0.5
 
-    def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
-        feats, legal = self._split(features)
+    def scores(self, feats: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+        """The masked logits of placements whose features and legal mask are split."""
         logits = self.scorer(feats).squeeze(-1) * self.logit_scale
         return logits.masked_fill(~legal, ILLEGAL_LOGIT)
 
-    def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
+    def pooled(self, features: torch.Tensor) -> torch.Tensor:
+        """The critic's input: mean and max of the features over the legal placements.
+
+        It holds no weights, so a PPO update can compute it once per rollout.
+        """
         rows = features.view(-1, self.n_actions, self.n_features + 1)
         # Illegal rows are all zero and features are >= 0, so a plain max is the max
         # over legal placements, and a plain sum over the legal count is their mean.
         # The mask column's sum is the legal count.
         total = rows.sum(dim=1)
         count = total[:, -1:].clamp(min=1)
-        pooled = torch.cat([total[:, :-1] / count, max_over_placements(rows)[:, :-1]], dim=1)
-        return self.value_trunk(pooled)
+        return torch.cat([total[:, :-1] / count, max_over_placements(rows)[:, :-1]], dim=1)
+
+    def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
+        return self.scores(*self._split(features))
+
+    def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
+        return self.value_trunk(self.pooled(features))
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.forward_actor(features), self.forward_critic(features)
@@ -145,6 +154,27 @@ class PlacementPolicy(ActorCriticPolicy):
         self.optimizer = self.optimizer_class(
             self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
+
+    def forward(
+        self, obs: torch.Tensor, deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """SB3's rollout step (actions, values, log-probs) without a ``Categorical``.
+
+        Building the distribution object took a quarter of the policy's time per
+        rollout step. The numbers are the same: a softmax over the masked logits,
+        one ``multinomial`` draw (argmax when deterministic), its log-probability.
+        """
+        net = self.mlp_extractor
+        if not isinstance(net, PlacementNet) or not self.share_features_extractor:
+            return super().forward(obs, deterministic)
+        features = self.extract_features(obs)
+        log_probs = torch.log_softmax(net.forward_actor(features), dim=-1)
+        values = self.value_net(net.forward_critic(features))
+        if deterministic:
+            actions = log_probs.argmax(dim=-1)
+        else:
+            actions = torch.multinomial(log_probs.exp(), 1, True).squeeze(1)
+        return actions, values, log_probs.gather(1, actions.unsqueeze(1)).squeeze(1)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
