@@ -83,6 +83,14 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.vec_env,
         help="run envs in-process (dummy) or in subprocesses (subproc)",
     )
+    group.add_argument(
+        "--env-procs",
+        type=int,
+        default=defaults.env_procs,
+        metavar="P",
+        help="processes that step the batched placement games, each a share "
+        f"(default {defaults.env_procs}; more only pays on a machine with spare cores)",
+    )
     group.add_argument("--seed", type=int, default=None, metavar="S")
     group.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
     group.add_argument(
@@ -182,6 +190,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         total_timesteps=args.total_timesteps,
         n_envs=args.n_envs,
         vec_env=args.vec_env,
+        env_procs=args.env_procs,
         seed=args.seed,
         device=args.device,
         torch_threads=args.torch_threads,

@@ -98,6 +98,8 @@ class Config:
     # Games played in parallel (None = the default for the env kind, see num_envs).
     n_envs: int | None = None
     vec_env: str = "auto"
+    # Processes that step the batched placement games (each owns a share of them).
+    env_procs: int = 1
     seed: int | None = None
     device: str = "auto"
     # Threads torch may use in the worker (0 = torch's default). One is fastest for
@@ -133,6 +135,17 @@ class Config:
         if self.vec_env not in VEC_KINDS:
             raise ConfigError(
                 f"unknown vec env {self.vec_env!r} (choose from auto, dummy, subproc)"
+            )
+        _positive("env_procs", self.env_procs)
+        if self.env_procs > 1 and (self.env.kind != "placement" or self.vec_env != "auto"):
+            raise ConfigError(
+                "--env-procs splits the batched placement games: "
+                "it needs --env placement and --vec-env auto"
+            )
+        if self.env_procs > self.num_envs:
+            raise ConfigError(
+                f"--env-procs {self.env_procs} needs at least as many games "
+                f"(--n-envs is {self.num_envs})"
             )
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ConfigError(f"unknown device {self.device!r} (choose from auto, cpu, cuda)")

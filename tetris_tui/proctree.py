@@ -7,9 +7,15 @@ only: elsewhere it finds nothing, which callers treat as "nothing running".
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import time
 from collections.abc import Callable
+
+PR_SET_NAME = 15
+PR_SET_PDEATHSIG = 1
 
 
 def stat_fields(pid: int) -> list[str] | None:
@@ -100,3 +106,30 @@ def find_worker(parent: int, timeout: float = 30.0) -> int:
                 return child
         time.sleep(0.05)
     raise AssertionError(f"no worker process appeared below pid {parent}")
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies, however it dies.
+
+    For helpers of the trainer (the spectator, env shards): a SIGKILLed trainer
+    runs no clean-up, and they must not outlive it.
+    """
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def set_process_name(name: str) -> None:
+    """The name ``ps`` and ``top`` show (15 bytes at most), so a helper says what it is."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
+def process_name(pid: int) -> str:
+    """What ``set_process_name`` set (the kernel's ``comm``); "" if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""

@@ -26,15 +26,20 @@ def build_vec_env(config: Config) -> VecEnv:
     """The training games: one batched env, or ``num_envs`` envs in-process or in subprocesses.
 
     ``auto`` plays placement games in one ``PlacementVecEnv``: one numpy pass
-    steps them all, so a step of 64 games costs a few single-game steps. The
+    steps them all, so a step of 64 games costs a few single-game steps
+    (``env_procs`` > 1 splits them over that many processes). The
     per-key env gains from subprocesses when there is more than one; ``dummy``
     and ``subproc`` force one ``make_env`` per game (the previous stack).
     """
     n = config.num_envs
-    if config.env.kind == "placement" and config.vec_env == "auto":
+    if config.env.kind == "placement" and config.vec_env == "auto" and config.env_procs > 1:
+        from tetris_tui.envs.sharded_vec import ShardedPlacementVecEnv
+
+        venv: VecEnv = ShardedPlacementVecEnv(n, config.env, config.env_procs)
+    elif config.env.kind == "placement" and config.vec_env == "auto":
         from tetris_tui.envs.placement_vec import PlacementVecEnv
 
-        venv: VecEnv = PlacementVecEnv(n, config.env)
+        venv = PlacementVecEnv(n, config.env)
     else:
         builders = [_EnvBuilder(config.env) for _ in range(n)]
         use_subproc = config.vec_env == "subproc" or (

@@ -21,7 +21,6 @@ fds 1 and 2), never to the terminal.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import multiprocessing
 import os
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui.config import Config, EnvConfig
+from tetris_tui.proctree import die_with_parent
 from tetris_tui.protocol import (
     INSTANT,
     VIEW_ENV,
@@ -50,7 +50,6 @@ MAX_EVENT_HZ = 60.0
 NAP = 0.05
 MAX_NAP = 1.0
 IDLE_NAP = 0.25
-PR_SET_PDEATHSIG = 1
 # Events the spectator may have waiting for the worker to forward.
 OUTBOX_SIZE = 256
 # The spectator's niceness: on a busy machine training gets the CPU first.
@@ -178,7 +177,7 @@ def spectator_entry(
     ready: Any,
 ) -> None:
     """Play greedy games with the newest weights until told to stop or orphaned."""
-    _die_with_parent()
+    die_with_parent()
     with contextlib.suppress(OSError):
         os.nice(NICENESS)  # a viewer: training comes first, even its imports
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -279,10 +278,3 @@ class _Loop:
                 continue
             except (ValueError, OSError):
                 return
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL us when the worker dies, however it dies."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
