@@ -7,10 +7,12 @@ import math
 from ui_helpers import WidgetHost, fixed_board, fixed_episodes, screen_text
 
 from tetris_tui import protocol as p
+from tetris_tui.config import Config
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.episodes import STAR, EpisodeLog
 from tetris_tui.ui.widgets.learning import LearningPanel
 from tetris_tui.ui.widgets.pieces import PIECES
+from tetris_tui.ui.widgets.runinfo import config_rows
 from tetris_tui.ui.widgets.series import Series, finite, fmt_duration, fmt_int, fmt_num
 from tetris_tui.ui.widgets.spark import spark_rows
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
@@ -225,3 +227,8 @@ async def test_status_bar_keeps_the_state_visible_at_any_width():
                 assert "1,234,567" in line and "50ms" in line and "watch off" in line
             if width >= 200:
                 assert "delay 50ms" in line and "1:02:05" in line
+
+
+def test_the_run_panel_says_how_the_games_are_stepped() -> None:
+    assert dict(config_rows(Config(n_envs=64)))["env"] == "placement × 64"
+    assert dict(config_rows(Config(n_envs=64, env_procs=2)))["env"] == "placement × 64 in 2 procs"

@@ -18,7 +18,7 @@ def config_rows(config: Config) -> list[tuple[str, str]]:
     """(label, value) pairs worth seeing while a run trains."""
     ppo = config.ppo
     rows = [
-        ("env", f"{config.env.kind} × {config.num_envs}"),
+        ("env", f"{config.env.kind} × {config.num_envs}" + _procs(config.env_procs)),
         ("device", f"{config.device} · {config.vec_env} vec"),
         ("seed", "random" if config.seed is None else str(config.seed)),
         ("lr", f"{ppo.learning_rate:g}"),
@@ -33,6 +33,10 @@ def config_rows(config: Config) -> list[tuple[str, str]]:
     if config.eval_every is not None:
         rows.append(("eval", f"{config.eval_games} games / {fmt_num(config.eval_every)} steps"))
     return rows
+
+
+def _procs(env_procs: int) -> str:
+    return f" in {env_procs} procs" if env_procs > 1 else ""
 
 
 class RunInfo(Widget):
