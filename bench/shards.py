@@ -32,12 +32,12 @@ from tetris_tui.config import Config, ConfigError  # noqa: E402
 
 
 def _placements_per_s(env: Any, seconds: float, rng: np.random.Generator) -> float:
-    env.reset()
+    obs = env.reset()
     placements, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        masks = env.action_masks()
-        actions = (rng.random(masks.shape) * masks).argmax(axis=1)
-        env.step(actions)
+        legal = obs[:, :, -1]  # the observation's last column is the legal mask
+        actions = (rng.random(legal.shape) * legal).argmax(axis=1)
+        obs = env.step(actions)[0]
         placements += env.num_envs
     return placements / (time.perf_counter() - start)
 
