@@ -114,16 +114,18 @@ def die_with_parent() -> None:
     For helpers of the trainer (the spectator, env shards): a SIGKILLed trainer
     runs no clean-up, and they must not outlive it.
     """
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def set_process_name(name: str) -> None:
     """The name ``ps`` and ``top`` show (15 bytes at most), so a helper says what it is."""
+    _prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
+
+
+def _prctl(option: int, value: object) -> None:
+    """Linux's prctl(2); a no-op where there is none (not Linux)."""
     with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
 
 
 def process_name(pid: int) -> str:

@@ -159,7 +159,7 @@ class ShardedPlacementVecEnv(VecEnv):
     @record_above.setter
     def record_above(self, value: int | None) -> None:
         self._record_above = value
-        self._call_all("set_record_above", value)
+        self._call_all("set_attr", "record_above", value)
 
     # -- internals -----------------------------------------------------------------
 
@@ -238,7 +238,4 @@ def _run(env: Any, view: np.ndarray, command: str, payload: Any) -> Any:
         view[:] = env.reset()
         return None
     name, args, kwargs = payload
-    if name == "set_record_above":
-        env.record_above = args[0]
-        return None
     return getattr(env, name)(*args, **kwargs)

@@ -32,14 +32,16 @@ def build_vec_env(config: Config) -> VecEnv:
     and ``subproc`` force one ``make_env`` per game (the previous stack).
     """
     n = config.num_envs
-    if config.env.kind == "placement" and config.vec_env == "auto" and config.env_procs > 1:
-        from tetris_tui.envs.sharded_vec import ShardedPlacementVecEnv
+    venv: VecEnv
+    if config.env.kind == "placement" and config.vec_env == "auto":
+        if config.env_procs > 1:
+            from tetris_tui.envs.sharded_vec import ShardedPlacementVecEnv
 
-        venv: VecEnv = ShardedPlacementVecEnv(n, config.env, config.env_procs)
-    elif config.env.kind == "placement" and config.vec_env == "auto":
-        from tetris_tui.envs.placement_vec import PlacementVecEnv
+            venv = ShardedPlacementVecEnv(n, config.env, config.env_procs)
+        else:
+            from tetris_tui.envs.placement_vec import PlacementVecEnv
 
-        venv = PlacementVecEnv(n, config.env)
+            venv = PlacementVecEnv(n, config.env)
     else:
         builders = [_EnvBuilder(config.env) for _ in range(n)]
         use_subproc = config.vec_env == "subproc" or (
