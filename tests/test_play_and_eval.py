@@ -45,7 +45,9 @@ async def test_play_best_plays_games_on_the_board(run_dir):
         assert board.frame is not None and any(board.frame.cells)
         assert app.state == p.RUNNING
         await pilot.press("p")
-        await pilot.pause(0.5)
+        deadline = time.monotonic() + 20
+        while app.state != p.PAUSED and time.monotonic() < deadline:
+            await pilot.pause(0.1)
         assert app.state == p.PAUSED
         await pilot.press("q")
     assert not app.session.alive

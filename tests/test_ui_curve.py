@@ -53,7 +53,7 @@ async def test_keys_switch_the_axis_log_y_and_smoothing_and_send_nothing(tmp_pat
         fake.push(*fixed_events())
         curve = app.main.curve
         await until(pilot, lambda: curve.games.count == 30, 5, "the games on the chart")
-        await pilot.pause(0.6)
+        await until(pilot, lambda: "30 games" in chart_lines(app)[0], 10, "a repaint")
         sent = list(fake.sent)
         steps = chart_lines(app)
         assert "12k steps" in steps[-2] and "t steps · l lin · a ema 100" in steps[-1]
@@ -249,9 +249,17 @@ async def test_the_chart_shows_games_as_the_real_worker_plays_them(tmp_path):
         first = curve.games.count
         await until(pilot, lambda: curve.games.count > first + 3, 60, "more games")
         await until(pilot, lambda: curve.evals.count >= 1, 90, "an evaluation")
-        await pilot.pause(0.6)  # the chart repaints at most twice a second
+        # Hold training so that no game arrives between a repaint and the check;
+        # the chart repaints at most twice a second, later on a loaded machine.
+        await pilot.press("p")
+        await until(pilot, lambda: app.state == p.PAUSED, 20, "the pause")
+        await until(
+            pilot,
+            lambda: f"{curve.games.count:,} games" in chart_lines(app)[0],
+            10,
+            "the chart's title to show every game",
+        )
         lines = chart_lines(app)
-        assert f"{curve.games.count:,} games" in lines[0]
         assert lines[-2].rstrip(" │").endswith("steps")
         await pilot.press("t", "l", "a")
         await pilot.pause(0.1)
