@@ -27,11 +27,8 @@ from tetris_tui.envs.features import (
 )
 
 _U = np.uint32
-# For the exact drop of a cell ``row`` rows below the matrix top at offset y: its bit
-# in a column bitmask (0 once below the board) and whether it is on the floor.
-_Y_ROW = np.arange(HEIGHT + 1)[:, None] + np.arange(4)[None, :]  # (21, 4)
-_CELL_BIT = np.where(_Y_ROW < HEIGHT, _U(1) << np.clip(HEIGHT - 1 - _Y_ROW, 0, None), 0).astype(_U)
-_ON_FLOOR = _Y_ROW >= HEIGHT
+_AT_SPAWN = _U(1 << HEIGHT)  # collision bit of the offset y = 0, where the piece spawns
+_BELOW_SPAWN = _AT_SPAWN - _U(1)  # collision bits of the offsets y >= 1
 
 
 @dataclass(frozen=True)
@@ -95,13 +92,18 @@ class BatchAfterstates:
 def _exact_landing(
     board: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``features._exact_landing`` on column bitmasks: k candidates, boards (k, 10)."""
-    colbits = np.take_along_axis(board, cols, axis=1)[:, None, :]  # (k, 1, 4)
-    filled = ((colbits & _CELL_BIT[:, rows].transpose(1, 0, 2)) != 0) | _ON_FLOOR[
-        :, rows
-    ].transpose(1, 0, 2)
-    hits = filled.any(axis=2)  # (k, 21): the piece collides at offset y
-    return hits[:, 1:].argmax(axis=1), hits[:, 0]
+    """``features._exact_landing`` on column bitmasks: k candidates, boards (k, 10).
+
+    Each candidate's collisions at every offset y form one bitmask: a cell ``row``
+    rows below the piece's top is in board row y + row, whose bit in its column,
+    shifted left by row + 1, sits at bit 20 - y; the floor sets bits 0..row. So
+    bit 20 says the piece is blocked where it spawns, and the highest set bit
+    below it is the first y >= 1 that collides: the landing row is the one above.
+    """
+    shift = rows.astype(_U) + _U(1)  # (k, 4)
+    colbits = np.take_along_axis(board, cols, axis=1)  # (k, 4)
+    hits = np.bitwise_or.reduce((colbits << shift) | ((_U(1) << shift) - _U(1)), axis=1)
+    return HEIGHT - _HEIGHT_OF[hits & _BELOW_SPAWN], (hits & _AT_SPAWN) != 0
 
 
 def _clear_rows(columns: np.ndarray, full: np.ndarray) -> None:

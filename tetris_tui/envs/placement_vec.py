@@ -123,7 +123,7 @@ class PlacementVecEnv(VecEnv):
         # One batched pass scores the live games and, appended, the final states of
         # the games that just ended (their terminal observations): reset those first.
         final = (self.board[ended], self.streams.piece(0, ended), self.streams.piece(1, ended))
-        infos: list[dict[str, Any]] = [{"lines_cleared": int(n)} for n in lines]
+        infos: list[dict[str, Any]] = [{"lines_cleared": n} for n in lines.tolist()]
         for i in ended:
             infos[i]["TimeLimit.truncated"] = bool(capped[i])
             infos[i]["game"] = {

@@ -23,15 +23,17 @@ class ColourBoards:
         self.stack = stack
         self.ids = [int(t.id) for t in tetrominoes]
         self.cells = np.zeros((n, HEIGHT, WIDTH), dtype=np.uint8)
-        self.last = np.full((n, 4), -1, dtype=np.int64)  # piece, action, landing row, full bits
+        # Each game's last piece, action, landing row and full-row bits: one row per field,
+        # so a step writes each with one assignment (no stacking into a temporary).
+        self.last = np.full((4, n), -1, dtype=np.int64)
 
     def clear(self, i: int) -> None:
         self.cells[i] = 0
-        self.last[i] = -1
+        self.last[:, i] = -1
 
     def forget(self, games: np.ndarray) -> None:
         """No highlight for these games (a blocked piece is never placed)."""
-        self.last[games] = -1
+        self.last[:, games] = -1
 
     def lock(
         self,
@@ -45,7 +47,8 @@ class ColourBoards:
         rows = landing_y[:, None] + self.stack.rows[:, piece, action].T
         cols = self.stack.cols[:, piece, action].T
         self.cells[games[:, None], rows, cols] = self.stack.ids[piece][:, None]
-        self.last[games] = np.stack([piece, action, landing_y, full_bits], axis=1)
+        for field, values in zip(self.last, (piece, action, landing_y, full_bits), strict=True):
+            field[games] = values
         clearing = full_bits != 0
         if clearing.any():
             g = games[clearing]
@@ -58,7 +61,7 @@ class ColourBoards:
     def highlight(self, i: int) -> np.ndarray:
         """``PlacementEnv.last_placed_mask`` of game ``i``: the last piece, after clearing."""
         mask = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
-        piece, action, landing_y, full_bits = (int(v) for v in self.last[i])
+        piece, action, landing_y, full_bits = (int(v) for v in self.last[:, i])
         if piece < 0:
             return mask
         mask[landing_y + self.stack.rows[:, piece, action], self.stack.cols[:, piece, action]] = 1
