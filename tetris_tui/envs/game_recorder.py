@@ -47,8 +47,8 @@ class GameRecorder:
         self.action[games, at] = action
         self.landing[games, at] = landing_y
 
-    def clear(self, i: int) -> None:
-        self.count[i] = 0
+    def clear(self, games: int | np.ndarray) -> None:
+        self.count[games] = 0
 
     def complete(self, i: int) -> bool:
         """Whether every piece game ``i`` locked was kept."""

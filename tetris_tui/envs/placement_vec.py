@@ -74,8 +74,7 @@ class PlacementVecEnv(VecEnv):
 
     def reset(self) -> np.ndarray:
         everyone = np.arange(self.n)
-        for i in everyone:
-            self._reset_game(int(i), self._seeds[i])
+        self._reset_games(everyone, self._seeds)
         self._reset_seeds()
         self._reset_options()
         self.after = self._afterstates(everyone)
@@ -134,7 +133,7 @@ class PlacementVecEnv(VecEnv):
                 "capped": bool(capped[i]),
             }
             self._record(int(i), bool(capped[i]), infos[i])
-            self._reset_game(int(i), None)
+        self._reset_games(ended)
         both = batch_afterstates(
             np.concatenate((self.board, final[0])),
             np.concatenate((self.streams.piece(0), final[1])),
@@ -210,13 +209,17 @@ class PlacementVecEnv(VecEnv):
         info["replay"] = self.recorder.record(i, lines, final, capped, asdict(self.config))
         self.record_above = lines
 
-    def _reset_game(self, i: int, seed: int | None) -> None:
-        self.recorder.clear(i)
-        self.streams.reset(i, seed)
-        self.board[i] = 0
-        self.colours.clear(i)
-        self.lines[i] = self.pieces[i] = self.length[i] = 0
-        self.returns[i] = 0.0
+    def _reset_games(self, games: np.ndarray, seeds: list[int | None] | None = None) -> None:
+        """New games in ``games``: each seeded as given, or its generator goes on."""
+        if not games.size:
+            return
+        for k, i in enumerate(games.tolist()):
+            self.streams.reset(i, None if seeds is None else seeds[k])
+        self.recorder.clear(games)
+        self.board[games] = 0
+        self.colours.clear(games)
+        self.lines[games] = self.pieces[games] = self.length[games] = 0
+        self.returns[games] = 0.0
 
     def _afterstates(self, games: np.ndarray) -> BatchAfterstates:
         return batch_afterstates(

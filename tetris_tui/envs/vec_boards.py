@@ -27,9 +27,9 @@ class ColourBoards:
         # so a step writes each with one assignment (no stacking into a temporary).
         self.last = np.full((4, n), -1, dtype=np.int64)
 
-    def clear(self, i: int) -> None:
-        self.cells[i] = 0
-        self.last[:, i] = -1
+    def clear(self, games: int | np.ndarray) -> None:
+        self.cells[games] = 0
+        self.last[:, games] = -1
 
     def forget(self, games: np.ndarray) -> None:
         """No highlight for these games (a blocked piece is never placed)."""
