@@ -49,11 +49,8 @@ class BagStreams:
         drawn = spawned + (QUEUE + 1)
         due = drawn % N_PIECES == 0
         if due.any():
-            ring, rngs, bags = self.ring, self.rngs, self.bags
             for i, d in zip(games[due].tolist(), drawn[due].tolist(), strict=True):
-                bag, start = bags[i], d % RING  # _shuffle_into, inlined: the hot loop
-                rngs[i].shuffle(bag)  # type: ignore[union-attr]
-                ring[i, start : start + N_PIECES] = bag
+                self._shuffle_into(i, d)
 
     def _shuffle_into(self, i: int, drawn: int) -> None:
         rng = self.rngs[i]
