@@ -109,7 +109,11 @@ def test_a_frozen_viewer_resyncs_with_no_gap_and_no_repeat(run_dir, monkeypatch)
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     try:
-        time.sleep(3.0)
+        # Freeze it only once it is attached (a loaded machine may take seconds to
+        # start it), and a little after, so that it is reading live games.
+        assert probe.stdout is not None
+        history_line = probe.stdout.readline()
+        time.sleep(1.0)
         before = _drain_for(trainer, 0.1)
         os.kill(probe.pid, signal.SIGSTOP)
         frozen = collect_until(trainer, lambda ev: len(of_kind(ev, Episode)) >= 300, timeout=90)
@@ -117,7 +121,8 @@ def test_a_frozen_viewer_resyncs_with_no_gap_and_no_repeat(run_dir, monkeypatch)
         time.sleep(3.0)
         trainer.request_stop()
         after = collect_until(trainer, lambda ev: _state(ev, STOPPED), timeout=30)
-        out, _ = probe.communicate(timeout=30)
+        rest, _ = probe.communicate(timeout=30)
+        out = history_line + rest
     finally:
         if probe.poll() is None:
             probe.kill()

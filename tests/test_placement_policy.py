@@ -13,6 +13,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.envs import make_env
 from tetris_tui.policy import PlacementPolicy, placement_ppo_kwargs
+from tetris_tui.policy.placement import ILLEGAL_LOGIT, sample_placements
 from tetris_tui.worker.model_factory import configure_torch
 
 
@@ -117,6 +118,22 @@ def test_a_rollout_step_draws_from_sb3s_distribution() -> None:
     seen = torch.bincount(draws, minlength=probs.shape[1]).double() / len(draws)
     assert probs[7].max() > 2 * probs[7][legal[7]].min()
     assert (seen - probs[7].double()).abs().max() < 0.03
+
+
+def test_the_inverse_cdf_draw_never_takes_an_illegal_placement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Even a uniform draw at float32's top (1 - 2**-24) lands on the last legal row."""
+    logits = torch.full((3, 40), ILLEGAL_LOGIT)
+    logits[0, [0, 5]] = 0.0  # last legal placement in the middle
+    logits[1, 39] = 3.0  # only the last
+    logits[2, :] = torch.linspace(-2, 2, 40)  # all legal
+    log_probs = torch.log_softmax(logits, dim=-1)
+    top = torch.tensor(1 - 2**-24, dtype=torch.float32)
+    monkeypatch.setattr(torch, "rand", lambda n, _one, **_: top.expand(n, 1).clone())
+    assert sample_placements(log_probs).tolist() == [5, 39, 39]
+    monkeypatch.setattr(torch, "rand", lambda n, _one, **_: torch.zeros(n, 1))
+    assert sample_placements(log_probs).tolist() == [0, 39, 0]
 
 
 def test_untrained_policy_is_uniform_over_legal_placements() -> None:

@@ -51,6 +51,20 @@ def max_over_placements(rows: torch.Tensor) -> torch.Tensor:
     return rows[:, 0]
 
 
+def sample_placements(log_probs: torch.Tensor) -> torch.Tensor:
+    """One draw per row from ``softmax`` probabilities, by inverse CDF.
+
+    The same distribution as ``torch.multinomial(probs, 1)``, in about a third of
+    its time for (128, 40) on one CPU thread. The CDF is summed in float64 and the
+    uniform draw is a float32 (at most 1 - 2**-24), so the threshold stays below
+    the CDF's top: the first entry above it always has a probability > 0, and an
+    illegal placement (probability 0) is never drawn.
+    """
+    cdf = log_probs.exp().double().cumsum_(dim=-1)
+    uniform = torch.rand(len(cdf), 1, device=cdf.device)
+    return (cdf <= uniform.double() * cdf[:, -1:]).sum(dim=-1)
+
+
 class PlacementNet(nn.Module):
     """Shared per-placement scorer (actor) and pooled-state value trunk (critic)."""
 
@@ -162,7 +176,8 @@ class PlacementPolicy(ActorCriticPolicy):
 
         Building the distribution object took a quarter of the policy's time per
         rollout step. The numbers are the same: a softmax over the masked logits,
-        one ``multinomial`` draw (argmax when deterministic), its log-probability.
+        one draw from it (argmax when deterministic), its log-probability. The draw
+        is by inverse CDF (``sample_placements``), not ``torch.multinomial``.
         """
         net = self.mlp_extractor
         if not isinstance(net, PlacementNet) or not self.share_features_extractor:
@@ -170,10 +185,7 @@ class PlacementPolicy(ActorCriticPolicy):
         features = self.extract_features(obs)
         log_probs = torch.log_softmax(net.forward_actor(features), dim=-1)
         values = self.value_net(net.forward_critic(features))
-        if deterministic:
-            actions = log_probs.argmax(dim=-1)
-        else:
-            actions = torch.multinomial(log_probs.exp(), 1, True).squeeze(1)
+        actions = log_probs.argmax(dim=-1) if deterministic else sample_placements(log_probs)
         return actions, values, log_probs.gather(1, actions.unsqueeze(1)).squeeze(1)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
