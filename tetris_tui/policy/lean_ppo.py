@@ -163,7 +163,8 @@ def _minibatch(data: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, 
 
     ``index_select`` on a contiguous tensor, not ``tensor[index]``: for the
     (1024, 40, 13) features that took ~0.1 ms instead of ~1.2 ms from the
-    strided view (torch 2.13, one thread), about 7% of a training step.
+    strided view (torch 2.13, one thread), and a whole update of the default
+    rollout ran 1.14x faster (the same rollout, old and new interleaved).
     """
     return {name: tensor.index_select(0, index) for name, tensor in data.items()}
 
