@@ -26,7 +26,7 @@ def build_vec_env(config: Config) -> VecEnv:
     """The training games: one batched env, or ``num_envs`` envs in-process or in subprocesses.
 
     ``auto`` plays placement games in one ``PlacementVecEnv``: one numpy pass
-    steps them all, so a step of 256 games costs a few dozen single-game steps
+    steps them all, so a step of 256 games costs about 22 single-game steps
     (``env_procs`` > 1 splits them over that many processes). The
     per-key env gains from subprocesses when there is more than one; ``dummy``
     and ``subproc`` force one ``make_env`` per game (the previous stack).
