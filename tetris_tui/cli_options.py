@@ -145,6 +145,14 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     ppo.add_argument("--n-epochs", type=int, default=defaults.ppo.n_epochs)
     ppo.add_argument("--ent-coef", type=finite_float, default=defaults.ppo.ent_coef)
     ppo.add_argument("--gamma", type=finite_float, default=defaults.ppo.gamma)
+    ppo.add_argument(
+        "--greedy-average-steps",
+        type=int,
+        default=defaults.ppo.greedy_average_steps,
+        metavar="N",
+        help="greedy play (evaluation, best, the spectator) uses the weights averaged over "
+        f"about N timesteps (default {defaults.ppo.greedy_average_steps:,}; 0 = live weights)",
+    )
     view = parser.add_argument_group("watching")
     view.add_argument(
         "--fps",
@@ -185,6 +193,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         n_epochs=args.n_epochs,
         ent_coef=args.ent_coef,
         gamma=args.gamma,
+        greedy_average_steps=args.greedy_average_steps,
     )
     return Config(
         total_timesteps=args.total_timesteps,

@@ -47,6 +47,9 @@ class PPOConfig:
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
+    # Greedy play (evaluation, best, the spectator, saved models) uses a moving
+    # average of the weights over about this many timesteps; 0 = the live weights.
+    greedy_average_steps: int = 8_000_000
 
     def validate(self) -> None:
         _positive("learning_rate", self.learning_rate)
@@ -61,6 +64,8 @@ class PPOConfig:
         if self.ent_coef < 0 or self.vf_coef < 0:
             raise ConfigError("ent_coef and vf_coef must not be negative")
         _positive("max_grad_norm", self.max_grad_norm)
+        if self.greedy_average_steps < 0:
+            raise ConfigError(f"greedy_average_steps must be >= 0, got {self.greedy_average_steps}")
 
 
 @dataclass(frozen=True)

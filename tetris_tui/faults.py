@@ -9,7 +9,8 @@ have no clean trigger otherwise. The value is a comma-separated list of:
 ``save-fails``
     every checkpoint save raises ``OSError(ENOSPC)`` (a full disk).
 ``kill-in-save:STAGE``
-    the process SIGKILLs itself in the middle of its first checkpoint save:
+    the process SIGKILLs itself in the middle of its first save of ``latest``
+    (the checkpoint a resume reads; a ``best`` saved before it is left alone):
     ``written`` (new files complete, old checkpoint untouched) or ``swapping``
     (old checkpoint renamed aside, new one not yet in place).
 ``protocol:N``
@@ -60,9 +61,13 @@ def check_save(path: Path) -> None:
         raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (injected)", str(path))
 
 
-def kill_in_save(stage: str) -> None:
-    """SIGKILL this process at ``stage`` of a checkpoint save, when asked to."""
-    if os.environ.get(ENV_VAR) and active().get("kill-in-save") == stage:
+def kill_in_save(stage: str, directory: Path) -> None:
+    """SIGKILL this process at ``stage`` of a save of ``latest``, when asked to."""
+    if (
+        os.environ.get(ENV_VAR)
+        and directory.name == "latest"
+        and active().get("kill-in-save") == stage
+    ):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

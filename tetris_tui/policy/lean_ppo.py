@@ -25,10 +25,22 @@ from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from tetris_tui.policy.placement import PlacementNet, PlacementPolicy
+from tetris_tui.policy.weight_average import WeightAverage
 
 
 class LeanPPO(PPO):
-    """``stable_baselines3.PPO`` with a faster ``train`` for ``PlacementPolicy``."""
+    """``stable_baselines3.PPO`` with a faster ``train`` for ``PlacementPolicy``,
+    and greedy play from an average of recent weights (``weight_average``).
+
+    ``greedy_average_steps`` (a ``PPOConfig`` field, set as an attribute like
+    SB3's own) is the average's horizon in timesteps; 0 plays the live weights.
+    ``predict(deterministic=True)`` and ``save`` use the average, so evaluation,
+    ``best``, ``play`` and a resumed run all start from it; sampling in rollouts
+    and the updates use the live weights.
+    """
+
+    greedy_average_steps: int = 0
+    _average: WeightAverage | None = None
 
     def train(self) -> None:
         policy = self.policy
@@ -39,8 +51,38 @@ class LeanPPO(PPO):
             and policy.share_features_extractor
         ):
             super().train()
+        else:
+            self._train_placement(policy, policy.mlp_extractor)
+        self._update_average()
+
+    @property
+    def greedy_policy(self) -> torch.nn.Module:
+        """The policy that plays greedy games: the average if one is kept."""
+        return self.policy if self._average is None else self._average.policy
+
+    def _update_average(self) -> None:
+        if self.greedy_average_steps <= 0:
+            self._average = None
             return
-        self._train_placement(policy, policy.mlp_extractor)
+        if self._average is None:
+            rollout = self.n_steps * self.n_envs
+            self._average = WeightAverage(self.policy, self.greedy_average_steps, rollout)
+        self._average.update(self.policy, self.num_timesteps)
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):  # type: ignore[no-untyped-def]
+        if deterministic and self._average is not None:
+            return self._average.policy.predict(observation, state, episode_start, deterministic)
+        return super().predict(observation, state, episode_start, deterministic)
+
+    def get_parameters(self) -> dict[str, dict]:
+        """What ``save`` writes: the averaged policy, and the live optimizer state."""
+        params = super().get_parameters()
+        if self._average is not None:
+            params["policy"] = self._average.policy.state_dict()
+        return params
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_average"]
 
     def _rollout_tensors(self, net: PlacementNet) -> dict[str, torch.Tensor]:
         """The rollout in time-major order, as tensors on the policy's device.

@@ -139,11 +139,11 @@ def atomic_write_dir(directory: Path, files: dict[str, bytes]) -> None:
         for name, data in files.items():
             _write_synced(new / name, data)
         _fsync_dir(new)
-        faults.kill_in_save("written")
+        faults.kill_in_save("written", directory)
         if directory.exists():
             os.rename(directory, old)
             moved_aside = True
-        faults.kill_in_save("swapping")
+        faults.kill_in_save("swapping", directory)
         os.rename(new, directory)
         _fsync_dir(parent)
     except BaseException:

@@ -117,9 +117,10 @@ class ReportingCallback(BaseCallback):
         self.replays = TrainingReplays.for_env(self.training_env, self.config.run_dir)
 
     def _publish_weights(self) -> None:
-        """The spectator gets the newest weights: a memcpy into shared memory."""
+        """The spectator gets the newest greedy weights: a memcpy into shared memory."""
         if self.spectator is not None:
-            self.spectator.publish(self.model.policy, self.num_timesteps)
+            policy = getattr(self.model, "greedy_policy", self.model.policy)
+            self.spectator.publish(policy, self.num_timesteps)
 
     def _on_rollout_start(self) -> None:
         self._publish_weights()  # an update just finished (or training just began)

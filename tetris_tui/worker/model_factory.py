@@ -93,7 +93,7 @@ def new_model(config: Config, venv: VecEnv, algorithm: type[PPO] = LeanPPO) -> P
     benchmarks pass ``PPO`` to measure the stock update."""
     policy, policy_kwargs = policy_for(config)
     ppo = config.ppo
-    return algorithm(
+    model = algorithm(
         policy,
         venv,
         learning_rate=ppo.learning_rate,
@@ -111,6 +111,8 @@ def new_model(config: Config, venv: VecEnv, algorithm: type[PPO] = LeanPPO) -> P
         device=torch_device(config),
         verbose=0,
     )
+    model.greedy_average_steps = ppo.greedy_average_steps  # read by LeanPPO only
+    return model
 
 
 # PPO's hyper-parameters, as named by both PPOConfig and stable-baselines3.
