@@ -124,3 +124,25 @@ def test_zero_steps_plays_and_saves_the_live_weights():
     buffer.seek(0)
     resumed = load_model(buffer, _config(0), model.env)
     assert torch.equal(_flat(resumed.policy), _flat(model.policy))
+
+
+def test_the_spectator_is_sent_the_averaged_weights():
+    """The worker's callback publishes what greedy play uses, not the live weights."""
+    from tetris_tui.worker.callback import ReportingCallback
+
+    model = _model(average_steps=ROLLOUT * 3)
+    model.learn(ROLLOUT * 6)
+
+    class Spectator:
+        def publish(self, policy: torch.nn.Module, timesteps: int) -> None:
+            self.published = (_flat(policy), timesteps)
+
+    callback = ReportingCallback(_config(ROLLOUT * 3), None, None, None, None, None)
+    callback.model = model
+    callback.num_timesteps = model.num_timesteps
+    callback.spectator = Spectator()
+    callback._publish_weights()
+    weights, timesteps = callback.spectator.published
+    assert timesteps == ROLLOUT * 6
+    assert torch.equal(weights, _flat(model.greedy_policy))
+    assert not torch.equal(weights, _flat(model.policy))

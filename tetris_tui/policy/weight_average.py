@@ -1,10 +1,9 @@
 """An exponential moving average of the policy's weights, for greedy play.
 
 With a constant learning rate, PPO's weights jitter around where training is
-taking them. Measured on the 60-minute model of the default run (2 cores,
-``/tmp`` script): over 35 s of further training the normalised scorer weights
-moved 0.03 from where they started, about half of what 20 minutes of learning
-moves them. Greedy Tetris play is very sensitive to the weights, so the policy
+taking them. Measured on a 60-minute model of the default run (2 cores): 35 s
+more training moved the unit-length scorer weights 0.03 from where they were,
+about half as far as the 20 minutes before had moved them. Greedy Tetris play is very sensitive to the weights, so the policy
 that plays greedy games (evaluation, ``best``, the spectator, saved models) is an
 average of recent weights instead: it keeps the trend and loses most of the
 jitter, while training itself goes on with the live weights.
