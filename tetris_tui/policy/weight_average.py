@@ -3,10 +3,11 @@
 With a constant learning rate, PPO's weights jitter around where training is
 taking them. Measured on a 60-minute model of the default run (2 cores): 35 s
 more training moved the unit-length scorer weights 0.03 from where they were,
-about half as far as the 20 minutes before had moved them. Greedy Tetris play is very sensitive to the weights, so the policy
-that plays greedy games (evaluation, ``best``, the spectator, saved models) is an
-average of recent weights instead: it keeps the trend and loses most of the
-jitter, while training itself goes on with the live weights.
+about half as far as the 20 minutes before had moved them. Greedy Tetris play
+is very sensitive to the weights, so the policy that plays greedy games
+(evaluation, ``best``, the spectator, saved models) is an average of recent
+weights instead: it keeps the trend and loses most of the jitter, while
+training itself goes on with the live weights.
 
 The horizon grows with training (a quarter of the updates so far, up to
 ``horizon_steps``), so that early on, when the policy changes fast, the average
