@@ -42,6 +42,7 @@ OLD_PPO = PPOConfig(
     ent_coef=0.01,
     vf_coef=0.5,
     max_grad_norm=0.5,
+    greedy_average_steps=0,  # stock PPO plays its live weights
 )
 OLD_ENVS = 4
 
