@@ -61,6 +61,7 @@ class LeanPPO(PPO):
         return self.policy if self._average is None else self._average.policy
 
     def _update_average(self) -> None:
+        """Fold the weights of the update that just ended into the average."""
         if self.greedy_average_steps <= 0:
             self._average = None
             return
@@ -69,7 +70,14 @@ class LeanPPO(PPO):
             self._average = WeightAverage(self.policy, self.greedy_average_steps, rollout)
         self._average.update(self.policy, self.num_timesteps)
 
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):  # type: ignore[no-untyped-def]
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """SB3's ``predict``; a greedy move comes from the averaged weights."""
         if deterministic and self._average is not None:
             return self._average.policy.predict(observation, state, episode_start, deterministic)
         return super().predict(observation, state, episode_start, deterministic)
