@@ -28,6 +28,8 @@ import os
 import signal
 from pathlib import Path
 
+from tetris_tui.protocol import LATEST
+
 ENV_VAR = "TETRIS_TUI_FAULT"
 _KNOWN = ("raise-at-step", "save-fails", "kill-in-save", "protocol", "outbox-limit")
 
@@ -65,7 +67,7 @@ def kill_in_save(stage: str, directory: Path) -> None:
     """SIGKILL this process at ``stage`` of a save of ``latest``, when asked to."""
     if (
         os.environ.get(ENV_VAR)
-        and directory.name == "latest"
+        and directory.name == LATEST
         and active().get("kill-in-save") == stage
     ):
         os.kill(os.getpid(), signal.SIGKILL)
