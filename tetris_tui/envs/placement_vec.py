@@ -228,10 +228,3 @@ class PlacementVecEnv(VecEnv):
             self.streams.piece(1, games),
             self.stack,
         )
-
-
-def make_placement_vec_env(
-    n: int, config: EnvConfig | None = None, seed: int | None = None
-) -> PlacementVecEnv:
-    """``n`` batched placement games; ``seed`` (>= 1) seeds game ``i`` with ``seed + i``."""
-    return PlacementVecEnv(n, config, seed)
