@@ -61,14 +61,26 @@ def test_raw_game_lines_are_the_sum_of_per_step_lines():
     assert len(frame["cells"]) == 200
 
 
+def _hard_drop_until_the_end(env) -> tuple[bool, bool, dict]:
+    for _ in range(2_000):
+        _, _, terminated, truncated, info = env.step(HARD_DROP)
+        if terminated or truncated:
+            return terminated, truncated, info
+    raise AssertionError("game did not end")
+
+
 def test_max_pieces_truncates_and_marks_the_game_capped():
+    # Three hard drops on an empty board cannot top out: the cap ends this game.
     env = make_env(EnvConfig(kind="raw", max_pieces=3))
     env.reset(seed=5)
-    rng = np.random.default_rng(0)
-    while True:
-        _, _, terminated, truncated, info = env.step(5 if rng.random() < 0.5 else 7)
-        if terminated or truncated:
-            break
-    assert info["game"]["pieces"] <= 3
-    if truncated:
-        assert info["game"]["capped"] is True
+    terminated, truncated, info = _hard_drop_until_the_end(env)
+    assert (terminated, truncated) == (False, True)
+    assert info["game"]["pieces"] == 3
+    assert info["game"]["capped"] is True
+    # Hard drops in the middle top out long before 1,000 pieces: lost, not capped.
+    env = make_env(EnvConfig(kind="raw", max_pieces=1_000))
+    env.reset(seed=5)
+    terminated, truncated, info = _hard_drop_until_the_end(env)
+    assert (terminated, truncated) == (True, False)
+    assert 0 < info["game"]["pieces"] < 1_000
+    assert info["game"]["capped"] is False
