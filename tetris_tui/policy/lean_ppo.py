@@ -17,6 +17,8 @@ extractor falls back to ``PPO.train``. Saved models are plain PPO zips.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from stable_baselines3 import PPO
@@ -206,6 +208,21 @@ class LeanPPO(PPO):
         record("train/clip_range", clip_range)
         if clip_range_vf is not None:
             record("train/clip_range_vf", clip_range_vf)
+
+
+def greedy_policy(model: Any) -> Any:
+    """The policy whose argmax is ``model.predict(obs, deterministic=True)``.
+
+    A ``LeanPPO``'s greedy play is its averaged policy, not ``model.policy``
+    (the live weights): every shortcut that skips ``predict`` for speed (batched
+    evaluation, best-game recording) must take its policy from here. A plain PPO
+    (a loaded model: its saved policy is the average) or a bare policy is its
+    own greedy policy.
+    """
+    chosen = getattr(model, "greedy_policy", None)
+    if chosen is not None:
+        return chosen
+    return getattr(model, "policy", model)
 
 
 def _minibatch(data: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -17,6 +17,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from tetris_tui.command_channel import CommandChannel
 from tetris_tui.config import Config
+from tetris_tui.policy.lean_ppo import greedy_policy
 from tetris_tui.protocol import (
     BEST,
     LATEST,
@@ -119,8 +120,7 @@ class ReportingCallback(BaseCallback):
     def _publish_weights(self) -> None:
         """The spectator gets the newest greedy weights: a memcpy into shared memory."""
         if self.spectator is not None:
-            policy = getattr(self.model, "greedy_policy", self.model.policy)
-            self.spectator.publish(policy, self.num_timesteps)
+            self.spectator.publish(greedy_policy(self.model), self.num_timesteps)
 
     def _on_rollout_start(self) -> None:
         self._publish_weights()  # an update just finished (or training just began)

@@ -122,12 +122,14 @@ def _batched_actions(model: Any, deterministic: bool) -> Callable[[np.ndarray], 
     Greedy play with the placement policy is the argmax of its masked scores,
     taken straight from its network: SB3's ``predict`` adds preprocessing and a
     distribution per step, most of the cost of evaluating games millions of
-    pieces long. The same actions (``test_evaluate`` checks it); any other model
-    goes through ``predict``.
+    pieces long. The network is the one ``predict(deterministic=True)`` plays
+    (the averaged weights of a ``LeanPPO``), so the actions are the same
+    (``test_evaluate`` checks it); any other model goes through ``predict``.
     """
+    from tetris_tui.policy.lean_ppo import greedy_policy
     from tetris_tui.policy.placement import PlacementNet
 
-    policy = getattr(model, "policy", model)
+    policy = greedy_policy(model)
     net = getattr(policy, "mlp_extractor", None)
     if deterministic and isinstance(net, PlacementNet):
         import torch

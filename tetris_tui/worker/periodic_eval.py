@@ -71,6 +71,7 @@ class PeriodicEvaluator:
         Greedy play is deterministic, so replaying the seed of the round's best
         game costs one game, and only when it is a new best.
         """
+        from tetris_tui.policy.lean_ppo import greedy_policy
         from tetris_tui.worker.best_replay import BestReplay
         from tetris_tui.worker.greedy_game import policy_predictor, record_game
 
@@ -82,7 +83,7 @@ class PeriodicEvaluator:
         if not self.replays.beats(results[index].lines, results[index].pieces):
             return
         game = record_game(
-            policy_predictor(model.policy),
+            policy_predictor(greedy_policy(model)),  # the averaged weights, as evaluated
             self.config.env,
             seed + index,
             EVAL_MAX_PIECES,
