@@ -108,8 +108,18 @@ def test_pause_holds_the_timesteps_and_resume_continues(session, run_dir):
     assert all(m.timesteps == before for m in during)
     assert all(m.steps_per_sec == 0 for m in during[1:])
 
-    session.send(Stop())  # stop must work while paused
+    # Resume: training goes on from where it was held.
     session.send(Resume())
+    resumed = collect_until(
+        session,
+        lambda ev: any(m.timesteps > before for m in of_kind(ev, Metrics)),
+        timeout=30,
+    )
+    assert _state(resumed, RUNNING)
+
+    session.send(Pause())
+    collect_until(session, lambda ev: _state(ev, PAUSED), timeout=30)
+    session.send(Stop())  # stop must work while paused
     ended = collect_until(session, lambda ev: _state(ev, STOPPED), timeout=30)
     assert (run_dir / LATEST / "model.zip").is_file()
     assert of_kind(ended, Checkpoint)
