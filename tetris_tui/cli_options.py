@@ -153,6 +153,17 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         help="greedy play (evaluation, best, the spectator) uses the weights averaged over "
         f"about N timesteps (default {defaults.ppo.greedy_average_steps:,}; 0 = live weights)",
     )
+    logs = parser.add_argument_group("logs for other tools (stable-baselines3's logger)")
+    logs.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        default=None,
+        help="write TensorBoard event files to DIR/<run directory's name> "
+        "(needs: pip install 'tetris-tui[tensorboard]')",
+    )
+    logs.add_argument(
+        "--csv", action="store_true", help="write SB3's progress.csv into the run directory"
+    )
     view = parser.add_argument_group("watching")
     view.add_argument(
         "--fps",
@@ -211,6 +222,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         target_lines=args.target_lines,
         eval_every=args.eval_every,
         eval_games=args.eval_games,
+        tensorboard=args.tensorboard,
+        csv=args.csv,
         env=env,
         ppo=ppo,
     )

@@ -130,6 +130,10 @@ class Config:
     # Greedy evaluation every N timesteps (None = off), over eval_games games.
     eval_every: int | None = None
     eval_games: int = 3
+    # SB3's logger: TensorBoard event files under this folder (None = off), and
+    # progress.csv in the run directory (worker/tb_logging.py).
+    tensorboard: str | None = None
+    csv: bool = False
     env: EnvConfig = field(default_factory=EnvConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 

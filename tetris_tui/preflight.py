@@ -68,7 +68,29 @@ def check_resume_options(config: Config) -> None:
         )
 
 
+def check_tensorboard(config: Config) -> None:
+    """``--tensorboard`` needs the optional extra; said before anything starts."""
+    if not config.tensorboard:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "--tensorboard needs TensorBoard, which is not installed: "
+            "pip install 'tetris-tui[tensorboard]'"
+        )
+    folder = Path(config.tensorboard)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"--tensorboard {folder} is not writable ({reason})") from None
+
+
 def preflight(config: Config) -> None:
+    check_tensorboard(config)
     check_ppo_sizes(config)
     check_device(config.device)
     check_run_dir(config.run_dir)

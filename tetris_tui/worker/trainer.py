@@ -98,6 +98,7 @@ class Trainer:
         from tetris_tui.worker.fault_callback import FaultCallback
         from tetris_tui.worker.model_factory import build_vec_env, configure_torch
         from tetris_tui.worker.saver import CheckpointWriter
+        from tetris_tui.worker.tb_logging import logging_callbacks
 
         config = self.config
         # Temp files of a worker killed mid-save: never loaded, but they take space.
@@ -122,9 +123,9 @@ class Trainer:
             )
             spectator = self._spectator(model)
             callback.spectator = spectator
-            callbacks: Any = callback
+            callbacks: Any = [callback, *logging_callbacks(config, model, callback)]
             if fault_step is not None:
-                callbacks = [callback, FaultCallback(fault_step)]
+                callbacks.append(FaultCallback(fault_step))
             remaining = config.total_timesteps - start
             if remaining > 0 and not self.stop_flag.is_set():
                 model.learn(remaining, callback=callbacks, reset_num_timesteps=False)

@@ -1,0 +1,153 @@
+"""``--tensorboard`` and ``--csv``: SB3's logger, the tetris figures, one curve across a resume.
+
+A real trainer (placement env, tiny rollouts) writes the event files; they are
+read back with TensorBoard's own EventAccumulator.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import collect_until, of_kind
+
+from tetris_tui import protocol as p
+from tetris_tui.config import Config, EnvConfig, PPOConfig
+from tetris_tui.session.spawned import TrainingSession
+
+pytestmark = pytest.mark.slow
+
+ROLLOUT = 16 * 64
+SB3_TAGS = {
+    "rollout/ep_rew_mean",
+    "rollout/ep_len_mean",
+    "time/fps",
+    "train/value_loss",
+    "train/entropy_loss",
+    "train/approx_kl",
+}
+TETRIS_TAGS = {
+    "tetris/lines_mean_100",
+    "tetris/pieces_mean_100",
+    "tetris/eval_lines_mean",
+    "tetris/spectator_lines",
+}
+
+
+def tb_config(run_dir: Path, tb: Path, **changes: object) -> Config:
+    base = Config(
+        total_timesteps=10_000_000,
+        n_envs=16,
+        run_dir=run_dir,
+        checkpoint_every=1_000_000,
+        fps=0.0,
+        seed=1,
+        device="cpu",
+        pace=0.0,  # the spectator plays instantly: its games end within seconds
+        eval_every=2 * ROLLOUT,
+        eval_games=1,
+        tensorboard=str(tb),
+        csv=True,
+        env=EnvConfig(kind="placement", max_pieces=200),
+        ppo=PPOConfig(n_steps=64, batch_size=256, n_epochs=1, greedy_average_steps=0),
+    )
+    return base.replace(**changes)
+
+
+def scalars(folder: Path) -> dict[str, list[int]]:
+    """Each scalar tag's steps, in the order TensorBoard reads them (all event files)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(folder))
+    accumulator.Reload()
+    return {
+        tag: [event.step for event in accumulator.Scalars(tag)]
+        for tag in accumulator.Tags()["scalars"]
+    }
+
+
+def train_until(config: Config, done) -> list[p.Event]:
+    session = TrainingSession()
+    session.start(config)
+    try:
+        events = collect_until(session, done, timeout=240)
+        session.stop(timeout=30)
+        events.extend(session.drain())
+    finally:
+        session.stop(timeout=10)
+    return events
+
+
+def spectator_game_then_two_rollouts(events: list[p.Event]) -> bool:
+    """A spectator game and an evaluation, then two rollouts (so both are in a dump)."""
+    kinds: set[type] = set()
+    steps, mark = 0, None
+    for event in events:
+        kinds.add(type(event))
+        if isinstance(event, p.Metrics):
+            steps = event.timesteps
+            if mark is not None and steps >= mark + 2 * ROLLOUT:
+                return True
+        if mark is None and {p.SpectatorGame, p.Evaluation} <= kinds:
+            mark = steps
+    return False
+
+
+def test_a_resumed_run_continues_the_same_tensorboard_curve(tmp_path):
+    run, tb = tmp_path / "run", tmp_path / "tb"
+    first = train_until(tb_config(run, tb), spectator_game_then_two_rollouts)
+    assert of_kind(first, p.Status)[-1].state == p.STOPPED
+    folder = tb / "run"
+    assert [path.name for path in tb.iterdir()] == ["run"]  # no PPO_1, PPO_2...
+    before = scalars(folder)
+    assert set(before) >= SB3_TAGS | TETRIS_TAGS, sorted(before)
+    stopped_at = max(before["time/fps"])
+
+    total = stopped_at + 3 * ROLLOUT
+    second = train_until(
+        tb_config(run, tb, total_timesteps=total),
+        lambda events: any(isinstance(e, p.Status) and e.state == p.FINISHED for e in events),
+    )
+    assert any(isinstance(e, p.Info) and "resuming" in e.text for e in second)
+    assert [path.name for path in tb.iterdir()] == ["run"]
+    assert len(list(folder.glob("events.out.tfevents.*"))) == 2  # one file per session
+    after = scalars(folder)
+    steps = after["time/fps"]
+    assert steps[: len(before["time/fps"])] == before["time/fps"]
+    resumed = steps[len(before["time/fps"]) :]
+    assert resumed and resumed[0] > stopped_at and resumed[-1] >= total  # carries on, no reset
+    assert steps == sorted(steps)
+    assert max(after["tetris/lines_mean_100"]) >= total  # the tetris figures carried on too
+
+    with open(run / "progress.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    written = [int(row["time/total_timesteps"]) for row in rows]
+    assert written == steps  # the CSV kept the first session's rows too
+    assert {"train/value_loss", "tetris/lines_mean_100"} <= set(rows[0])
+
+
+def test_a_missing_tensorboard_is_one_line_before_anything_starts(tmp_path):
+    """With tensorboard not importable: one clear line, exit 2, no run directory made."""
+    hide = (
+        "import sys\n"
+        "sys.modules['tensorboard'] = None  # as if not installed: find_spec says None\n"
+        "from tetris_tui.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    run = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "--headless", "--checkpoints", str(run)]
+        + ["--tensorboard", str(tmp_path / "tb")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tetris-tui: error: --tensorboard needs TensorBoard, which is not installed: "
+        "pip install 'tetris-tui[tensorboard]'"
+    ]
+    assert not run.exists() and not (tmp_path / "tb").exists()
