@@ -200,7 +200,11 @@ def _shard_main(pipe: Any, shared: Any, n: int, first: int, count: int, config: 
 
     die_with_parent()
     set_process_name(SHARD_PROCESS_NAME)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the trainer decides when to stop
+    # The trainer decides when to stop: a group SIGTERM (systemd, docker stop) must
+    # not kill a shard mid-step, or the trainer crashes instead of saving. No
+    # handler, so no lock in one; it still dies with the trainer (PDEATHSIG, kill).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     view = np.frombuffer(shared, dtype=np.float32).reshape(n, *OBS_SHAPE)[first : first + count]
     try:
         env = PlacementVecEnv(count, config)
