@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tetris_tui.curves import sidecar
-from tetris_tui.protocol import LATEST, Checkpoint, Episode, Event, Status
+from tetris_tui.protocol import LATEST, RUNNING, Checkpoint, Episode, Event, Status
 
 EVENTS_FILE = "events.jsonl"
 E = TypeVar("E", bound=Event)
@@ -86,7 +87,7 @@ class RunHistory:
 
     episodes: list[Episode] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
-    timesteps: int = 0
+    timesteps: int = 0  # where training goes on from: ``latest``'s (0 without one)
 
 
 def read_history(run_dir: Path, max_episodes: int = 1000) -> RunHistory:
@@ -102,9 +103,9 @@ def read_history(run_dir: Path, max_episodes: int = 1000) -> RunHistory:
         except TypeError:
             continue  # a record from another version of the protocol
     history.episodes = history.episodes[-max_episodes:]
+    # Not the last game's: after a kill, games past ``latest`` were never saved,
+    # and the display would jump back to ``latest`` when training resumes.
     history.timesteps = _latest_timesteps(run_dir)
-    if history.episodes:
-        history.timesteps = max(history.timesteps, history.episodes[-1].timesteps)
     return history
 
 
@@ -156,21 +157,36 @@ class RecentGames:
 
 
 def recent_games(run_dir: Path, count: int, upto: int | None = None) -> RecentGames:
-    """The last ``count`` games numbered ``<= upto`` (all when None), read backwards.
+    """The last ``count`` games of the saved line of training, numbered ``<= upto``.
 
-    ``upto`` is the game count of the checkpoint being resumed: games after it
-    were played by a model that was never saved, so they say nothing about the
-    one that resumes. ``last_number`` still counts them, so no number is reused.
+    ``upto`` is the game count of the checkpoint being resumed (all when None):
+    games after it were played by a model that was never saved, so they say
+    nothing about the one that resumes. ``last_number`` still counts them, so no
+    number is reused.
+
+    A kill leaves such games in the middle of the file too: the next trainer
+    resumed from an earlier save and numbered its games after them. Each
+    trainer records ``Status(RUNNING, t)`` at the timestep it starts from,
+    before its first game; read backwards, a game recorded before it with more
+    timesteps than ``t`` belongs to a branch that no checkpoint kept.
     """
     found = RecentGames()
     if upto is not None and upto <= 0:
         count = 0  # a fresh model: only the numbering carries on
-    for game in _events_backwards(run_dir, Episode):
-        found.last_number = max(found.last_number, game.episode)
+    reached = math.inf  # how far the saved line had trained, at this point of the file
+    for event in _events_backwards(run_dir, Episode, Status):
+        if isinstance(event, Status):
+            if event.state == RUNNING:
+                reached = min(reached, event.timesteps)
+            continue
+        if not isinstance(event, Episode):
+            continue
+        found.last_number = max(found.last_number, event.episode)
         if len(found.games) >= count:
             break  # games are numbered in file order: the last one has the top number
-        if upto is None or game.episode <= upto:
-            found.games.append(game)
+        if (upto is None or event.episode <= upto) and event.timesteps <= reached:
+            found.games.append(event)
+            reached = event.timesteps
     found.games.reverse()
     return found
 
@@ -194,8 +210,8 @@ def last_status(run_dir: Path) -> Status | None:
     return next(iter(_events_backwards(run_dir, Status)), None)
 
 
-def _events_backwards(run_dir: Path, kind: type[E]) -> Iterator[E]:
-    """The run's recorded events of one kind, newest first, read from the end.
+def _events_backwards(run_dir: Path, *kinds: type[E]) -> Iterator[E]:
+    """The run's recorded events of the given kinds, newest first, read from the end.
 
     Lines torn by a kill, or from another protocol version, are skipped.
     """
@@ -203,16 +219,16 @@ def _events_backwards(run_dir: Path, kind: type[E]) -> Iterator[E]:
         handle = open(run_dir / EVENTS_FILE, "rb")  # noqa: SIM115
     except OSError:
         return
-    marker = f'"kind":"{kind.kind}"'.encode()
+    by_name = {kind.kind: kind for kind in kinds}
+    markers = [f'"kind":"{name}"'.encode() for name in by_name]
     with handle:
         for line in _lines_backwards(handle):
-            if marker not in line:
+            if not any(marker in line for marker in markers):
                 continue
             try:
                 record = json.loads(line)
-                record.pop("kind", None)
-                yield kind(**record)
-            except (ValueError, TypeError):
+                yield by_name[record.pop("kind")](**record)
+            except (ValueError, TypeError, KeyError, AttributeError):
                 continue
 
 
