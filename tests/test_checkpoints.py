@@ -414,3 +414,33 @@ def test_fault_spec_parsing(monkeypatch):
     monkeypatch.setenv(faults.ENV_VAR, "explode")
     with pytest.raises(ValueError, match="unknown fault"):
         faults.active()
+
+
+# -- finished runs -----------------------------------------------------------------------------
+
+
+def test_a_run_is_finished_at_its_total_or_at_its_target_for_this_start():
+    from tetris_tui.runs.finished import WINDOW_GAMES, finished_reason
+    from tetris_tui.worker.game_stats import WINDOW
+
+    assert WINDOW_GAMES == WINDOW
+    meta = {"timesteps": 5000, "lines_mean": 2.5, "window_games": WINDOW}
+    assert "finished at 5,000 timesteps" in (finished_reason(meta, 5000) or "")
+    line = finished_reason(meta, 10_000, target_lines=2.0)
+    assert line is not None and "reached its target" in line and "\n" not in line
+    assert finished_reason(meta, 10_000, target_lines=2.5) is not None  # at the target
+    assert finished_reason(meta, 10_000, target_lines=3.0) is None  # a higher target trains on
+    assert finished_reason(meta, 10_000) is None  # so does none
+    partial = {**meta, "window_games": WINDOW - 1}  # the target needs a full window
+    assert finished_reason(partial, 10_000, target_lines=2.0) is None
+    assert finished_reason({"timesteps": "x"}, 10_000, target_lines=2.0) is None
+
+
+def test_run_finished_reads_latest(tmp_path):
+    from tetris_tui.runs.finished import run_finished
+
+    assert run_finished(tmp_path, 100, target_lines=1.0) is None  # nothing saved yet
+    meta = {"timesteps": 50, "lines_mean": 1.5, "window_games": 100}
+    save_checkpoint(FakeModel(50), tmp_path, "latest", meta)
+    assert run_finished(tmp_path, 100) is None
+    assert "reached its target" in (run_finished(tmp_path, 100, target_lines=1.0) or "")

@@ -31,7 +31,7 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
-from tetris_tui.runs.checkpoints import finished_at, finished_message
+from tetris_tui.runs.finished import run_finished
 from tetris_tui.session.spawned import RunLockedError, TrainingSession
 from tetris_tui.worker.process_setup import LOG_FILE
 
@@ -137,9 +137,9 @@ def _start(config: Config, out: TextIO) -> TrainingSession | int:
     A finished run is left untouched (one line, exit 0); a run directory in use
     is one line on stderr and exit 2.
     """
-    done_at = finished_at(config.run_dir, config.total_timesteps)
-    if done_at is not None:
-        print(finished_message(done_at, config.total_timesteps), file=out, flush=True)
+    finished = run_finished(config.run_dir, config.total_timesteps, config.target_lines)
+    if finished is not None:
+        print(finished, file=out, flush=True)
         return 0
     session = TrainingSession()
     try:

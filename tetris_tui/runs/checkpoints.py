@@ -105,18 +105,6 @@ def recover_checkpoints(run_dir: Path) -> list[str]:
     return [d.name for d in directories if recover_dir(d) is not None]
 
 
-def finished_at(run_dir: Path, total_timesteps: int) -> int | None:
-    """The timesteps of ``latest`` when it already reached ``total_timesteps``, else None.
-
-    Such a run is left untouched: training it again would only rewrite its files.
-    """
-    try:
-        steps = int(read_meta(run_dir / LATEST).get("timesteps", 0))
-    except (CheckpointError, TypeError, ValueError):
-        return None
-    return steps if steps >= total_timesteps else None
-
-
 def read_meta(directory: Path) -> dict[str, Any]:
     """The checkpoint's meta.json, or CheckpointError saying what is wrong with it."""
     path = directory / META_FILE

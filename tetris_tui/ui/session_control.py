@@ -16,7 +16,7 @@ from textual import work
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
-from tetris_tui.runs.checkpoints import finished_at, finished_message
+from tetris_tui.runs.finished import run_finished
 from tetris_tui.ui.screens.quit import LEAVE, STOP, QuitScreen
 from tetris_tui.ui.widgets.status import IDLE
 
@@ -75,9 +75,11 @@ class SessionControl:
         if not self.check_action("start", ()):
             return
         config = self.config
-        done_at = None if self.play_model else finished_at(config.run_dir, config.total_timesteps)
-        if done_at is not None:  # training it again would only rewrite a finished run
-            self.notify(finished_message(done_at, config.total_timesteps), timeout=15)
+        finished = None
+        if self.play_model is None:
+            finished = run_finished(config.run_dir, config.total_timesteps, config.target_lines)
+        if finished is not None:  # training it again would only rewrite a finished run
+            self.notify(finished, timeout=15)
             return
         self._starting = True
         self._set_state(p.STARTING)

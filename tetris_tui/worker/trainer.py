@@ -89,11 +89,8 @@ class Trainer:
 
     def run(self) -> tuple[str, int, str]:
         from tetris_tui import faults
-        from tetris_tui.runs.checkpoints import (
-            finished_message,
-            recover_checkpoints,
-            remove_stale_temp_files,
-        )
+        from tetris_tui.runs.checkpoints import recover_checkpoints, remove_stale_temp_files
+        from tetris_tui.runs.finished import finished_reason
         from tetris_tui.worker.callback import ReportingCallback
         from tetris_tui.worker.fault_callback import FaultCallback
         from tetris_tui.worker.model_factory import build_vec_env, configure_torch
@@ -112,9 +109,11 @@ class Trainer:
         try:
             model, meta = self._load_or_create(venv)
             start = int(model.num_timesteps)
-            if meta and start >= config.total_timesteps:
+            limits = (config.total_timesteps, config.target_lines)
+            finished = finished_reason({**meta, "timesteps": start}, *limits) if meta else None
+            if finished is not None:
                 # Nothing to train: saving again would only rewrite a finished run.
-                return FINISHED, start, finished_message(start, config.total_timesteps)
+                return FINISHED, start, finished
             games = self._games(meta)
             writer = CheckpointWriter(config, self.sink, games)
             evaluator = self._evaluator(writer) if config.eval_every else None
