@@ -16,6 +16,7 @@ from pathlib import Path
 from tetris_tui.protocol import BEST, LATEST, TERMINAL_STATES
 from tetris_tui.runs.runlog import EVENTS_FILE, last_status
 from tetris_tui.runs.trainers import TRAINER_FILE, live_trainer, registered_trainers
+from tetris_tui.tune.spec import study_label
 
 # Directories that are parts of a run, never runs of their own.
 _RUN_PARTS = {"latest", "best", "final", "slots", "replays"}
@@ -88,8 +89,11 @@ def format_runs(rows: list[RunRow], now: float | None = None) -> str:
     """A plain table, one run a line."""
     now = time.time() if now is None else now
     header = ("RUN", "STATE", "PID", "TIMESTEPS", "STEPS/S", "BEST", "LAST ACTIVITY")
+    studies = [study_label(row.path) for row in rows]  # a tune trial's "STUDY #7"
+    if any(studies):
+        header += ("STUDY",)
     table = [header]
-    for row in rows:
+    for row, study in zip(rows, studies, strict=True):
         table.append(
             (
                 str(row.path),
@@ -100,6 +104,7 @@ def format_runs(rows: list[RunRow], now: float | None = None) -> str:
                 f"{row.best:.2f}" if row.best is not None else "-",
                 _ago(now - row.last_activity) if row.last_activity else "-",
             )
+            + ((study or "-",) if any(studies) else ())
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     return "\n".join(

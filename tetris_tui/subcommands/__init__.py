@@ -7,6 +7,6 @@ adding a module and listing it here; ``cli.py`` builds the parser from this list
 
 from __future__ import annotations
 
-from tetris_tui.subcommands import attach, ls, models, play, replay
+from tetris_tui.subcommands import attach, ls, models, play, replay, serve, tune
 
-SUBCOMMANDS = (attach, ls, models, play, replay)
+SUBCOMMANDS = (attach, ls, models, play, replay, serve, tune)
