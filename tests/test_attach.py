@@ -211,13 +211,11 @@ def test_a_card_that_cannot_be_written_leaves_no_temp_file(tmp_path, monkeypatch
 
     from tetris_tui.runs import trainers
 
-    def fill_then_fail(self, text, *args, **kwargs):
-        with open(self, "w") as handle:
-            handle.write(text[:3])
+    def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", fill_then_fail)
     card = trainers.card_for(tmp_path, tmp_path / "s.sock", 3)
-    with pytest.raises(OSError):
+    with monkeypatch.context() as patch, pytest.raises(OSError):
+        patch.setattr(os, "replace", full)  # the temp file is written whole, then this
         trainers.write_card(tmp_path, card)
     assert [p.name for p in tmp_path.iterdir()] == []

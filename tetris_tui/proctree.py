@@ -28,9 +28,33 @@ def stat_fields(pid: int) -> list[str] | None:
 
 
 def pid_alive(pid: int) -> bool:
-    """Running: a zombie counts as gone, for it runs nothing and holds no files."""
+    """Running: a zombie counts as gone, for it runs nothing and holds no files.
+
+    The one liveness check of the code base (atomic writes, trainer cards, tests).
+    """
     fields = stat_fields(pid)
     return fields is not None and fields[0] != "Z"
+
+
+def start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot; None if it is gone.
+
+    With the pid, it names one process: a pid the system reused after a reboot
+    (or in a new container) has another start time.
+    """
+    fields = stat_fields(pid)
+    if fields is None or fields[0] == "Z":
+        return None
+    try:
+        return int(fields[19])  # field 22 of /proc/<pid>/stat
+    except (IndexError, ValueError):
+        return None
+
+
+def same_process(pid: int, started: int | None) -> bool:
+    """``pid`` runs, and is the process that started at ``started`` (when known)."""
+    now = start_ticks(pid)
+    return now is not None and (not started or now == started)
 
 
 def descendants(pid: int, keep: Callable[[int], bool] = lambda _: True) -> list[int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui import faults
+from tetris_tui.proctree import pid_alive
 
 TEMP_SUFFIX = ".tmp"
 # ``.<name>.<pid>.<random>.tmp``: the pid says whether its writer may still be running.
@@ -22,25 +23,35 @@ _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
 STALE_AFTER = 3600.0
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, fsync, then ``os.replace``."""
+def atomic_write_bytes(
+    path: Path, data: bytes, mode: int | None = None, durable: bool = True
+) -> None:
+    """Write to a temp file in the same directory, fsync, then ``os.replace``.
+
+    ``mode``: the file's permissions (e.g. 0o600 for a secret: it never exists
+    with wider ones, even as a temp file); default, as any file we write.
+    ``durable=False`` skips the fsyncs, for files rewritten every few seconds whose
+    loss in a power cut costs nothing (``trainer.json``): still never torn.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
     )
     try:
         # mkstemp makes 0600 files; a checkpoint is as readable as any file we write.
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~_umask() if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -80,7 +91,7 @@ def remove_stale_temp_files(directory: Path) -> list[Path]:
         try:
             if match:
                 pid = int(match["pid"])
-                if pid != os.getpid() and _pid_running(pid):
+                if pid != os.getpid() and pid_alive(pid):
                     continue
             elif now - entry.stat().st_mtime < STALE_AFTER:
                 continue
@@ -90,16 +101,6 @@ def remove_stale_temp_files(directory: Path) -> list[Path]:
         except OSError:
             continue
     return removed
-
-
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _umask() -> int:
@@ -172,7 +173,7 @@ def recover_dir(directory: Path) -> Path | None:
         if not match or match["name"] != directory.name or not entry.is_dir():
             continue
         pid = int(match["pid"])
-        if pid != os.getpid() and _pid_running(pid):
+        if pid != os.getpid() and pid_alive(pid):
             continue
         dead.append((match["stage"], entry))
     restored = None

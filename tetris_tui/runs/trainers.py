@@ -1,10 +1,14 @@
 """Where a live trainer can be found: ``trainer.json``, its socket and its secret.
 
 A trainer outlives the app that started it, so it leaves a card in its run
-directory (``trainer.json``: pid, socket, protocol, a heartbeat of its state) and
-one in a per-user registry, so ``tetris-tui ls`` finds every trainer, even one
-started elsewhere. The auth key (``.trainer-key``, 0600) and the socket (0600)
-keep other OS users out. Stdlib only: viewers, ``ls`` and tests import it cheaply.
+directory (``trainer.json``: pid, socket, protocol, a heartbeat of its state and
+the time of its last training step) and one in a per-user registry, so
+``tetris-tui ls`` finds every trainer, even one started elsewhere. A card is
+believed only while its trainer holds the run's worker lock and its pid still
+names the process that wrote it (same start time): a pid alone may have been
+reused. The auth key (``.trainer-key``, 0600) and the socket (0600) keep other
+OS users out; a viewer checks both are its own before trusting them (see
+``check_private``). Stdlib only: viewers, ``ls`` and tests import it cheaply.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tetris_tui.proctree import pid_alive
+from tetris_tui.proctree import same_process, start_ticks
+from tetris_tui.runs import runlock
+from tetris_tui.runs.atomic import atomic_write_bytes
 
 TRAINER_FILE = "trainer.json"
 KEY_FILE = ".trainer-key"
@@ -29,23 +35,49 @@ SOCKET_NAME = "trainer.sock"
 _MAX_SOCKET_PATH = 100
 
 
+class UnsafePathError(OSError):
+    """A key, socket or directory that is not this user's own and private: planted?"""
+
+
 @dataclass(frozen=True)
 class TrainerInfo:
-    """A trainer's card. ``state``, ``timesteps``, ``steps_per_sec``: its last heartbeat."""
+    """A trainer's card. ``state``, ``timesteps``, ``steps_per_sec``: its last heartbeat;
+    ``last_step_at``: when it last took a training step (0: not yet)."""
 
     pid: int
     socket: str
     run_dir: str
     protocol: int
-    started_at: float
+    proc_start: int = 0  # the pid's start time (clock ticks since boot); 0: unknown
     state: str = "starting"
     timesteps: int = 0
     steps_per_sec: float = 0.0
     updated_at: float = 0.0
+    last_step_at: float = 0.0
     config: dict[str, Any] | None = None  # the run's Config.to_dict(), for viewers
 
     def alive(self) -> bool:
-        return pid_alive(self.pid)
+        """Its pid still names the process that wrote the card."""
+        return same_process(self.pid, self.proc_start)
+
+
+def check_private(
+    path: Path, kind: str, want: int, info: os.stat_result | None = None
+) -> os.stat_result:
+    """``path`` is ours, of file type ``want`` (stat.S_IFREG, ...) and owner-only;
+    else UnsafePathError in one line. Read with lstat (a symlink is refused too),
+    unless ``info`` is given (an fstat of what was opened)."""
+    info = os.lstat(path) if info is None else info
+    problems = []
+    if stat.S_IFMT(info.st_mode) != want:
+        problems.append(f"not a {kind}")
+    if info.st_uid != os.getuid():
+        problems.append(f"owned by uid {info.st_uid}, not {os.getuid()}")
+    if info.st_mode & 0o077:
+        problems.append(f"mode {stat.S_IMODE(info.st_mode):04o}, not owner-only")
+    if problems:
+        raise UnsafePathError(f"refusing {path}: {', '.join(problems)} (planted?)")
+    return info
 
 
 def socket_path(run_dir: Path) -> Path:
@@ -58,12 +90,24 @@ def socket_path(run_dir: Path) -> Path:
 
 
 def private_dir() -> Path:
-    """A directory only this user can enter (for sockets of deep run directories)."""
+    """A directory only this user can enter (for sockets of deep run directories).
+
+    ``<tmp>/tetris-tui-<uid>`` when it is ours and 0700; one planted there by
+    someone else (any owner, mode or file type) is refused, and a fresh private
+    directory beside it is used instead, so nobody can break attach that way.
+    """
     base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
     path = base / f"tetris-tui-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    try:
+        check_private(path, "directory", stat.S_IFDIR)
+        return path
+    except UnsafePathError as exc:
+        import warnings
+
+        warnings.warn(f"{exc}; using a fresh private directory instead", stacklevel=2)
+    return Path(tempfile.mkdtemp(prefix=f"tetris-tui-{os.getuid()}-", dir=base))
 
 
 def registry_dir() -> Path:
@@ -75,33 +119,27 @@ def registry_dir() -> Path:
 def new_key(run_dir: Path) -> bytes:
     """A fresh secret for this trainer, written owner-only before anyone can connect."""
     key = secrets.token_bytes(32)
-    path = run_dir / KEY_FILE
-    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(key)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
+    atomic_write_bytes(run_dir / KEY_FILE, key, mode=0o600, durable=False)
     return key
 
 
 def read_key(run_dir: Path) -> bytes:
-    """The trainer's secret; OSError (e.g. PermissionError) when it cannot be read."""
-    return (run_dir / KEY_FILE).read_bytes()
+    """The trainer's secret. UnsafePathError when the file is not ours and 0600 (one
+    planted by someone who knows it); other OSError (PermissionError) when unreadable."""
+    path = run_dir / KEY_FILE
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        check_private(path, "file", stat.S_IFREG, os.fstat(fd))
+        return handle.read(4096)
 
 
 def write_card(run_dir: Path, info: TrainerInfo) -> None:
-    """Write ``trainer.json`` and the registry entry, each atomically."""
-    text = json.dumps(asdict(info), indent=2, sort_keys=True) + "\n"
-    _replace_text(run_dir / TRAINER_FILE, text)
+    """Write ``trainer.json`` and the registry entry, each atomically (not fsynced:
+    a heartbeat rewritten every 2 s that a power cut may lose)."""
+    data = (json.dumps(asdict(info), indent=2, sort_keys=True) + "\n").encode()
+    atomic_write_bytes(run_dir / TRAINER_FILE, data, durable=False)
     with contextlib.suppress(OSError):  # the registry helps ``ls``; never fatal
-        registry = registry_dir()
-        registry.mkdir(parents=True, exist_ok=True)
-        _replace_text(registry / f"{info.pid}.json", text)
+        atomic_write_bytes(registry_dir() / f"{info.pid}.json", data, durable=False)
 
 
 def remove_card(run_dir: Path, pid: int) -> None:
@@ -120,9 +158,12 @@ def read_card(run_dir: Path) -> TrainerInfo | None:
 
 
 def live_trainer(run_dir: Path) -> TrainerInfo | None:
-    """The trainer running in ``run_dir`` now, if any."""
+    """The trainer running in ``run_dir`` now, if any: its card, believed only while
+    the worker lock is held (when we may probe it) and its pid is still its process."""
     card = read_card(run_dir)
-    return card if card is not None and card.alive() else None
+    if card is None or runlock.probe(run_dir) is False:
+        return None
+    return card if card.alive() else None
 
 
 def registered_trainers() -> list[TrainerInfo]:
@@ -151,22 +192,6 @@ def _parse(path: Path) -> TrainerInfo | None:
         return None
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """Write then rename; a failed write (a full disk) leaves no temp file behind."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
-def _unlink_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
 def card_for(run_dir: Path, socket: Path, protocol: int, **heartbeat: Any) -> TrainerInfo:
     """A new card for this process."""
     return TrainerInfo(
@@ -174,6 +199,6 @@ def card_for(run_dir: Path, socket: Path, protocol: int, **heartbeat: Any) -> Tr
         socket=str(socket),
         run_dir=str(run_dir.resolve()),
         protocol=protocol,
-        started_at=time.time(),
+        proc_start=start_ticks(os.getpid()) or 0,
         **heartbeat,
     )

@@ -1,11 +1,15 @@
 """The UI side of a trainer it did not start: the same interface as TrainingSession.
 
-Events arrive over the trainer's socket (``attach_client``) instead of a
+Events arrive over the trainer's socket (``session/client.py``) instead of a
 multiprocessing queue; a reader thread keeps them until ``drain``. Games are
 numbered, so the seam with the history the app read from events.jsonl is
-exact: games at or below the last one shown are dropped, and when the trainer
+exact: ``attach`` returns once the trainer has subscribed us (its Hello is
+here), games at or below the last one shown are dropped, and when the trainer
 says ``Resync`` (this viewer fell too far behind) the missed ones are read
-back from events.jsonl.
+back from events.jsonl. What waits here is bounded too (``Inbox``): an app
+that does not drain loses frames and games, never a status, and reads the
+games back the same way. Once its trainer has ended, the app starts a trainer
+of its own with a new spawned session (``ui/session_control.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import os
 import signal
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from tetris_tui.protocol import (
 from tetris_tui.runs.runlog import games_after
 from tetris_tui.runs.trainers import TrainerInfo
 from tetris_tui.session.client import AttachError, connect
+from tetris_tui.session.inbox import Inbox
 
 __all__ = ["AttachedSession", "AttachError"]
 
@@ -51,7 +55,7 @@ class AttachedSession:
         self._connection: Any = None
         self.card: TrainerInfo | None = None
         self._pid: int | None = None
-        self._incoming: deque[Any] = deque()
+        self._incoming = Inbox()
         self._backlog: list[Event] = []
         self._send_lock = threading.Lock()
         self._closed = threading.Event()
@@ -63,13 +67,15 @@ class AttachedSession:
     # -- life cycle ---------------------------------------------------------------
 
     def attach(self) -> None:
-        """Connect; AttachError in one line when it cannot."""
-        self._connection, card = connect(self.run_dir, self.read_only)
+        """Connect, and return once subscribed (the Hello is in); AttachError in one
+        line when it cannot."""
+        self._connection, card, first = connect(self.run_dir, self.read_only)
         self.card = card
         self._pid = card.pid
         self.state = card.state
         self._ended = False
         self._closed.clear()
+        self._incoming.put(first)
         threading.Thread(target=self._receive, name="attach-recv", daemon=True).start()
 
     def shown_history_through(self, game: int) -> None:
@@ -89,9 +95,6 @@ class AttachedSession:
             return
         with self._send_lock, contextlib.suppress(OSError, ValueError):
             self._connection.send(command)
-
-    def request_stop(self) -> None:
-        self.send(Stop())
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask the trainer to save and end, and wait for it; detach if read-only."""
@@ -115,7 +118,7 @@ class AttachedSession:
         return (
             self._ended
             or self.state in TERMINAL_STATES
-            or (self._closed.is_set() and not self._incoming)
+            or (self._closed.is_set() and not self._incoming.waiting)
         )
 
     def detach(self) -> None:
@@ -129,18 +132,18 @@ class AttachedSession:
     # -- events -------------------------------------------------------------------
 
     def drain(self, max_items: int = 500) -> list[Event]:
-        while len(self._backlog) < max_items and self._incoming:
-            self._backlog.extend(self._accept(self._incoming.popleft()))
+        while len(self._backlog) < max_items and (item := self._incoming.get()) is not None:
+            self._backlog.extend(self._accept(item))
         out = self._backlog[:max_items]
         del self._backlog[: len(out)]
-        if not out and self._closed.is_set() and not self._incoming and not self._ended:
+        if not out and self._closed.is_set() and not self._incoming.waiting and not self._ended:
             out = self._on_hang_up()
         return out
 
     def _take_all(self) -> list[Event]:
         events: list[Event] = []
-        while self._incoming:
-            events.extend(self._accept(self._incoming.popleft()))
+        while (item := self._incoming.get()) is not None:
+            events.extend(self._accept(item))
         return events
 
     def _receive(self) -> None:
@@ -150,7 +153,7 @@ class AttachedSession:
                 items = self._connection.recv()
             except (OSError, EOFError, ValueError, TypeError):
                 break  # hung up (TypeError: the connection was closed under the read)
-            self._incoming.append(items)
+            self._incoming.put(items)
         self._closed.set()
 
     def _accept(self, items: list[Any]) -> list[Event]:

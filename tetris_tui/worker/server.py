@@ -3,10 +3,13 @@
 Each viewer authenticates with the run's secret (``multiprocessing.connection``'s
 HMAC challenge, both ways), says whether it is read-only, then gets the same
 typed events the spawning app gets on its queue: first a ``Hello``, then the
-last status, metrics and board, then everything live. Each viewer has its own
+last status, metrics and board, then everything live. The viewer is subscribed
+before its Hello is sent, and it waits for the Hello: whatever it reads from
+history after that meets the live games with no gap. Each viewer has its own
 ``Outbox`` and two threads (send, receive), so a slow or frozen viewer only
-ever fills its own bounded buffer. Commands from viewers that may command go
-into the worker's command channel like the app's.
+ever fills its own bounded buffer; the handshake and the goodbye are bounded in
+time too. Commands from viewers that may command go into the worker's command
+channel like the app's.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import struct
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import (
-    AuthenticationError,
     Connection,
     answer_challenge,
     deliver_challenge,
@@ -39,8 +42,9 @@ from tetris_tui.runs.trainers import (
 )
 from tetris_tui.worker.outbox import DEFAULT_LIMIT, Outbox
 
-HANDSHAKE_SECONDS = 5.0
+HANDSHAKE_SECONDS = 5.0  # a connection that has not authenticated and attached by then goes
 HEARTBEAT_SECONDS = 2.0
+GOODBYE_SECONDS = 2.0  # close() waits this long in all for viewers to take their last events
 SEND_BUFFER = 32 * 1024
 
 
@@ -68,6 +72,8 @@ class ViewerServer:
         self._snapshot: dict[str, Event] = {}
         self._closed = threading.Event()
         self._socket: socket.socket | None = None
+        self._last_step_at = 0.0  # when a training step last happened (time.time())
+        self._last_steps = -1
         self.path = socket_path(run_dir)
 
     # -- life cycle ------------------------------------------------------------------
@@ -80,12 +86,21 @@ class ViewerServer:
         threading.Thread(target=self._heartbeat, name="trainer-heartbeat", daemon=True).start()
 
     def close(self) -> None:
-        """Say goodbye to every viewer (they see the last events) and take the cards down."""
+        """Say goodbye to every viewer (they see the last events) and take the cards down.
+
+        Bounded (``GOODBYE_SECONDS`` in all, however many viewers are frozen) and it
+        never raises: the worker releases its lock after it.
+        """
         self._closed.set()
         with self.lock:
             viewers, self._viewers = self._viewers, []
         for viewer in viewers:
-            viewer.finish()
+            viewer.outbox.close()
+        deadline = time.monotonic() + GOODBYE_SECONDS
+        for viewer in viewers:
+            viewer.join_sender(max(0.0, deadline - time.monotonic()))
+        for viewer in viewers:
+            viewer.hang_up()
         if self._socket is not None:
             with contextlib.suppress(OSError):
                 self._socket.close()
@@ -93,7 +108,8 @@ class ViewerServer:
             self.path.unlink()
         with contextlib.suppress(OSError):
             (self.run_dir / KEY_FILE).unlink()  # no secret outlives its trainer
-        remove_card(self.run_dir, os.getpid())
+        with contextlib.suppress(OSError):
+            remove_card(self.run_dir, os.getpid())
 
     # -- events ----------------------------------------------------------------------
 
@@ -101,8 +117,21 @@ class ViewerServer:
         """Offer an event (or a batch of games) to every viewer. Call with ``lock`` held."""
         if isinstance(item, Event) and (item.droppable or isinstance(item, Status)):
             self._snapshot[item.kind] = item
+            if isinstance(item, Metrics):
+                self.note_step(item.timesteps)
         for viewer in self._viewers:
             viewer.outbox.offer(item)
+
+    def note_step(self, timesteps: int) -> None:
+        """Training has reached ``timesteps``: the card says when it last moved, so ``ls``
+        can tell a hung trainer (whose heartbeat thread may go on) from a live one.
+
+        Fed by the training loop's metrics (a few a second, from ``_on_step``): a
+        trainer stuck anywhere in its loop sends none.
+        """
+        if timesteps != self._last_steps:
+            self._last_steps = timesteps
+            self._last_step_at = time.time()
 
     @property
     def viewers(self) -> int:
@@ -122,11 +151,14 @@ class ViewerServer:
             ).start()
 
     def _admit(self, client: socket.socket) -> None:
-        """Authenticate, read the viewer's Attach, then subscribe it."""
+        """Authenticate, read the viewer's Attach, subscribe it, and only then say Hello."""
+        hello = Hello(self.protocol, os.getpid(), self.role)
+        connection: Connection | None = None
         try:
             # A small kernel buffer: what a slow viewer has not read waits in its
             # outbox, where stale frames are replaced, not in the kernel.
             client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+            _set_timeouts(client, HANDSHAKE_SECONDS)  # a silent peer cannot hold us
             connection = Connection(client.detach())
             deliver_challenge(connection, self._key)
             answer_challenge(connection, self._key)
@@ -135,20 +167,23 @@ class ViewerServer:
             attach = connection.recv()
             if not isinstance(attach, Attach):
                 raise ValueError("the first message must be Attach")
-            connection.send([Hello(self.protocol, os.getpid(), self.role)])
-        except (AuthenticationError, OSError, EOFError, ValueError, TimeoutError):
+            if attach.protocol != self.protocol:
+                connection.send([hello])  # the viewer says so from our Hello
+                raise ValueError("another protocol")
+            _set_timeouts(connection, 0.0)  # from now on its threads wait as long as needed
+        except Exception:  # noqa: BLE001 - a bad peer, whatever it sent: drop it
             with contextlib.suppress(Exception):
-                connection.close()
+                (connection or client).close()
             return
-        if attach.protocol != self.protocol:
-            connection.close()  # the viewer says so from our Hello
-            return
-        viewer = _Viewer(connection, attach.read_only, self)
+        viewer = _Viewer(connection, attach.read_only, self, greeting=hello)
         with self.lock:
+            if self._closed.is_set():
+                viewer.hang_up()
+                return
             for event in self._snapshot.values():
                 viewer.outbox.offer(event)
             self._viewers.append(viewer)
-        viewer.start()
+        viewer.start()  # its sender says Hello first
 
     def _forget(self, viewer: _Viewer) -> None:
         with self.lock:
@@ -158,7 +193,7 @@ class ViewerServer:
     def _card(self) -> Any:
         status = self._snapshot.get(Status.kind)
         metrics = self._snapshot.get(Metrics.kind)
-        heartbeat: dict[str, Any] = {"updated_at": time.time()}
+        heartbeat: dict[str, Any] = {"updated_at": time.time(), "last_step_at": self._last_step_at}
         if isinstance(status, Status):
             heartbeat["state"] = status.state
             heartbeat["timesteps"] = status.timesteps
@@ -177,27 +212,39 @@ class ViewerServer:
 class _Viewer:
     """One attached viewer: its outbox, a sender thread and a receiver thread."""
 
-    def __init__(self, connection: Connection, read_only: bool, server: ViewerServer) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        read_only: bool,
+        server: ViewerServer,
+        greeting: Event | None = None,
+    ) -> None:
         self.connection = connection
         self.read_only = read_only
         self.server = server
         self.outbox = Outbox(faults.outbox_limit(DEFAULT_LIMIT))
+        self._greeting = [greeting] if greeting is not None else []
         self._gone = threading.Event()
+        self._sender = threading.Thread(target=self._send_loop, name="viewer-send", daemon=True)
+        self._receiver = threading.Thread(
+            target=self._receive_loop, name="viewer-recv", daemon=True
+        )
 
     def start(self) -> None:
-        self._sender = threading.Thread(target=self._send_loop, name="viewer-send", daemon=True)
         self._sender.start()
-        threading.Thread(target=self._receive_loop, name="viewer-recv", daemon=True).start()
+        self._receiver.start()
 
-    def finish(self) -> None:
-        """Send what is left (briefly), then hang up."""
-        self.outbox.close()
-        self._sender.join(timeout=2.0)
-        self._hang_up()
+    def join_sender(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) for the sender to send what is left; a viewer
+        subscribed but not started yet has nothing to wait for."""
+        if self._sender.ident is not None:
+            self._sender.join(timeout)
 
     def _send_loop(self) -> None:
         while not self._gone.is_set():
-            items = self.outbox.take(timeout=0.5)
+            # The Hello goes first, ahead of anything its outbox got since it subscribed.
+            items = self._greeting + self.outbox.take(timeout=0.5)
+            self._greeting = []
             if items:
                 try:
                     self.connection.send(items)
@@ -205,7 +252,7 @@ class _Viewer:
                     break
             elif self.outbox.closed:
                 return
-        self._hang_up()
+        self.hang_up()
 
     def _receive_loop(self) -> None:
         while not self._gone.is_set():
@@ -217,16 +264,37 @@ class _Viewer:
                 break
             if isinstance(message, Command) and not self.read_only:
                 self.server.on_command(message)
-        self._hang_up()
+        self.hang_up()
 
-    def _hang_up(self) -> None:
+    def hang_up(self) -> None:
+        """Close the connection; a thread blocked on it (a frozen viewer) wakes up."""
         if self._gone.is_set():
             return
         self._gone.set()
         self.outbox.close()
         self.server._forget(self)
+        with contextlib.suppress(OSError, ValueError):
+            # shutdown, not only close: close leaves a send blocked on a full buffer.
+            sock = socket.socket(fileno=os.dup(self.connection.fileno()))
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            finally:
+                sock.close()
         with contextlib.suppress(OSError):
             self.connection.close()
+
+
+def _set_timeouts(endpoint: socket.socket | Connection, seconds: float) -> None:
+    """Kernel send and receive timeouts on a blocking socket (0: none), which
+    ``multiprocessing.connection`` reads and writes with plain os.read/os.write."""
+    sock = socket.socket(fileno=os.dup(endpoint.fileno()))
+    try:
+        whole = int(seconds)
+        value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+    finally:
+        sock.close()
 
 
 def _listen(path: Path) -> socket.socket:
