@@ -89,10 +89,21 @@ class EnvConfig:
     # otherwise last hours, and the game log and lines/game would stand still;
     # PPO bootstraps the value at the cap (a truncation, not a loss).
     max_pieces: int = 10_000
+    # The rule set (tetris_tui/rules): "gymnasium" (tetris-gymnasium's) or "research"
+    # (MDPTetris' simplified rules of the published results), its board's rows, and
+    # how pieces are dealt ("bag" or "uniform"; the research rules are uniform).
+    rules: str = "gymnasium"
+    height: int = 20
+    randomizer: str = "bag"
 
     def validate(self) -> None:
         if self.kind not in ENV_KINDS:
             raise ConfigError(f"unknown env {self.kind!r} (choose from {', '.join(ENV_KINDS)})")
+        from tetris_tui.rules.base import check
+
+        problem = check(self.rules, self.height, self.randomizer, self.kind)
+        if problem:
+            raise ConfigError(problem)
         if self.max_pieces < 0:
             raise ConfigError(f"max_pieces must be >= 0, got {self.max_pieces}")
 

@@ -3,8 +3,10 @@
 ``<run>/replays/best.json`` holds a game twice over: the seed and the actions
 (the engine replays them exactly: ``tests/test_replay.py``), and the pieces
 and the cells each one landed on, so the UI can replay it with no torch and no
-tetris-gymnasium: drop the cells in, clear full rows, repeat. The engine's
-final board and line count are stored too, and a replay must end on them.
+tetris-gymnasium: drop the cells in, clear full rows, repeat (``rules/board.py``,
+the same for every rule set). The engine's final board and line count are
+stored too, and a replay must end on them. The board's height is the run's
+(``env["height"]``: 20, or 10 under the research rules).
 
 This module imports nothing heavy: the UI process and the CLI use it.
 """
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tetris_tui.protocol import BOARD_COLS, BOARD_ROWS, DEFAULT_PACE, SpectatorPlacement
+from tetris_tui.rules.base import HEIGHTS
+from tetris_tui.rules.board import clear_rows, empty_board, lock, pairs
 
 REPLAY_VERSION = 1
 REPLAYS_DIR = "replays"
@@ -59,6 +63,11 @@ class ReplayGame:
     capped: bool = False
     recorded_at: float = 0.0
 
+    @property
+    def height(self) -> int:
+        """Rows of the game's board (the run's ``EnvConfig.height``)."""
+        return int(self.env.get("height", BOARD_ROWS))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "version": REPLAY_VERSION,
@@ -95,7 +104,7 @@ def load_replay(path: Path) -> ReplayGame:
         game = _from_json(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise ReplayError(f"{path}: damaged ({_first_line(exc)})") from None
-    board, lines = final_state(game.placements)
+    board, lines = final_state(game.placements, game.height)
     if board != game.final_board or lines != game.lines:
         raise ReplayError(f"{path}: damaged (its placements do not end on its final board)")
     return game
@@ -104,18 +113,22 @@ def load_replay(path: Path) -> ReplayGame:
 def _from_json(data: Any) -> ReplayGame:
     if not isinstance(data, dict) or data.get("version") != REPLAY_VERSION:
         raise ValueError("not a tetris-tui replay of version 1")
+    env = dict(data.get("env") or {})
+    height = int(env.get("height", BOARD_ROWS))
+    if height not in HEIGHTS:
+        raise ValueError(f"a board {height} rows high")
     placements = []
     for item in data["placements"]:
         piece, rotation, column, row, cells = item
         cells = tuple(int(v) for v in cells)
         if len(cells) % 2 or not all(
-            0 <= r < BOARD_ROWS and 0 <= c < BOARD_COLS for r, c in _pairs(cells)
+            0 <= r < height and 0 <= c < BOARD_COLS for r, c in pairs(cells)
         ):
             raise ValueError("a placement lies off the board")
         placements.append(Placement(int(piece), int(rotation), int(column), int(row), cells))
     board = bytes.fromhex(data["final_board"])
-    if len(board) != BOARD_ROWS * BOARD_COLS:
-        raise ValueError("final board is not 20x10")
+    if len(board) != height * BOARD_COLS:
+        raise ValueError(f"final board is not {height}x10")
     return ReplayGame(
         lines=int(data["lines"]),
         pieces=int(data["pieces"]),
@@ -125,40 +138,18 @@ def _from_json(data: Any) -> ReplayGame:
         actions=tuple(int(a) for a in data.get("actions", ())),
         source=str(data.get("source", "")),
         policy_timesteps=int(data.get("policy_timesteps", 0)),
-        env=dict(data.get("env") or {}),
+        env=env,
         capped=bool(data.get("capped", False)),
         recorded_at=float(data.get("recorded_at", 0.0)),
     )
 
 
-# -- the board, without the env ---------------------------------------------------------
+# -- the board, without the env (lock and clear_rows: rules/board.py) ---------------------
 
 
-def _pairs(cells: tuple[int, ...]) -> Iterator[tuple[int, int]]:
-    return zip(cells[0::2], cells[1::2], strict=True)
-
-
-def lock(board: bytes, cells: tuple[int, ...], piece: int) -> tuple[bytes, tuple[int, ...]]:
-    """The board with the piece written in, and the rows it fills (top to bottom)."""
-    out = bytearray(board)
-    for r, c in _pairs(cells):
-        out[r * BOARD_COLS + c] = piece
-    full = tuple(r for r in range(BOARD_ROWS) if all(out[r * BOARD_COLS : (r + 1) * BOARD_COLS]))
-    return bytes(out), full
-
-
-def clear_rows(board: bytes, rows: tuple[int, ...]) -> bytes:
-    """Remove ``rows`` and let everything above fall (the engine's rule)."""
-    if not rows:
-        return board
-    width = BOARD_COLS
-    kept = [board[r * width : (r + 1) * width] for r in range(BOARD_ROWS) if r not in rows]
-    return bytes(BOARD_COLS * len(rows)) + b"".join(kept)
-
-
-def final_state(placements: tuple[Placement, ...]) -> tuple[bytes, int]:
+def final_state(placements: tuple[Placement, ...], height: int = BOARD_ROWS) -> tuple[bytes, int]:
     """The board and line count a sequence of placements ends on."""
-    board, lines = EMPTY_BOARD, 0
+    board, lines = empty_board(height), 0
     for p in placements:
         locked, full = lock(board, p.cells, p.piece)
         board = clear_rows(locked, full)
@@ -170,7 +161,7 @@ def replay_events(
     game: ReplayGame, pace: float = DEFAULT_PACE, game_number: int = 0
 ) -> Iterator[SpectatorPlacement]:
     """The game as the spectator's placement events, for the board to animate."""
-    board, lines = EMPTY_BOARD, 0
+    board, lines = empty_board(game.height), 0
     upcoming = [p.piece for p in game.placements]
     for index, p in enumerate(game.placements):
         locked, full = lock(board, p.cells, p.piece)

@@ -60,11 +60,15 @@ class GameStatsWrapper(gym.Wrapper):
 
     def board_frame(self) -> dict[str, Any]:
         """The current frame for the UI, with this game's running totals."""
-        try:
-            highlight = self.env.get_wrapper_attr("last_placed_mask")
-        except AttributeError:
-            highlight = None
-        frame = board_frame(self.env.unwrapped, highlight)
+        game = self.env.unwrapped
+        if hasattr(game, "game_frame"):  # RulesGameEnv: any rule set
+            frame = game.game_frame()
+        else:
+            try:
+                highlight = self.env.get_wrapper_attr("last_placed_mask")
+            except AttributeError:
+                highlight = None
+            frame = board_frame(game, highlight)
         frame["lines"] = self.lines
         frame["pieces"] = self.pieces
         return frame

@@ -129,6 +129,28 @@ class PlacementEnv(gym.Wrapper):
         after = self.afterstates if self.afterstates is not None else self._compute()
         return after.legal.copy()
 
+    # -- what the spectator and the play worker ask of a placement env -------------------
+
+    def placement_of(self, action: int) -> tuple[int, np.ndarray, np.ndarray, int, bool]:
+        """Piece id, cell rows and columns, landing row, and whether ``action`` is placed."""
+        engine = self.tetris
+        after = self.afterstates if self.afterstates is not None else self._compute()
+        table = self.tables[engine.active_tetromino.id - len(engine.base_pixels)]
+        landing_y = int(after.landing_y[action])
+        placed = bool(after.legal[action]) and not bool(after.blocked[action])
+        rows = landing_y + table.rows[action]
+        return table.piece_id, rows, table.cols[action], landing_y, placed
+
+    def board_bytes(self) -> bytes:
+        """The locked cells, (20 x 10) bytes."""
+        engine = self.tetris
+        return np.ascontiguousarray(engine.crop_padding(engine.board), dtype=np.uint8).tobytes()
+
+    def upcoming(self) -> tuple[int, ...]:
+        """Ids of the engine's next pieces."""
+        engine = self.tetris
+        return tuple(int(engine.tetrominoes[i].id) for i in engine.queue.get_queue())
+
     # -- internals -----------------------------------------------------------------
 
     def observe(self) -> np.ndarray:
@@ -185,6 +207,31 @@ class PlacementEnv(gym.Wrapper):
         return engine.clear_filled_rows(board)[0]
 
 
+def uniform_engine() -> Tetris:
+    """A ``Tetris`` engine dealing pieces with its ``TrueRandomizer`` instead of the bag.
+
+    Its constructor rejects a randomizer, so the randomizer and the queue over it
+    are swapped in after construction (``tests/test_rules.py`` checks the pieces
+    then follow the uniform draws).
+    """
+    from tetris_gymnasium.components.tetromino_queue import TetrominoQueue
+    from tetris_gymnasium.components.tetromino_randomizer import TrueRandomizer
+
+    engine = Tetris()
+    engine.randomizer = TrueRandomizer(len(engine.tetrominoes))
+    engine.queue = TetrominoQueue(engine.randomizer)
+    return engine
+
+
 def make_placement_env(config: EnvConfig | None = None) -> gym.Env:
-    """The fast placement env described in this module's docstring."""
-    return PlacementEnv(config)
+    """The fast placement env described in this module's docstring.
+
+    tetris-gymnasium's rules run on its engine (bag or uniform pieces); any other
+    rule set plays one game of the batched env (``RulesGameEnv``).
+    """
+    config = config or EnvConfig()
+    if config.rules != "gymnasium":
+        from tetris_tui.envs.rules_env import RulesGameEnv
+
+        return RulesGameEnv(config)
+    return PlacementEnv(config, uniform_engine() if config.randomizer == "uniform" else None)

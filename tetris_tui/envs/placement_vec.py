@@ -5,13 +5,15 @@ engine's bookkeeping, ~10 numpy calls for 40 afterstates, info dicts, wrappers.
 Here the N boards are (N, 10) column bitmasks and one ``batch_afterstates`` call
 scores all N x 40 placements, so a step costs about what one game's step did.
 
-It plays by tetris-gymnasium 0.3.1's rules without running its engine: the same
-pieces and rotations (its tetromino matrices), randomizer and seeding
-(``bag_streams``), spawn test, line clearing and game over, and the same
-observation, action numbering, rewards, ``lines_cleared`` and ``info["game"]``
-as ``GameStatsWrapper(PlacementEnv)`` in a ``DummyVecEnv``: the differential
-test plays both side by side. ``env_method("board_frame")`` draws a game for
-the UI and ``action_masks()`` serves MaskablePPO.
+It holds no rule of its own: the config's rule set (``tetris_tui.rules``) scores
+the placements and deals the pieces. By default that is tetris-gymnasium
+0.3.1's rules without running its engine: the same pieces and rotations,
+randomizer and seeding (``bag_streams``), spawn test, line clearing and game
+over, and the same observation, action numbering, rewards, ``lines_cleared``
+and ``info["game"]`` as ``GameStatsWrapper(PlacementEnv)`` in a
+``DummyVecEnv``: the differential test plays both side by side.
+``env_method("board_frame")`` draws a game for the UI and ``action_masks()``
+serves MaskablePPO.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 from tetris_tui.config import EnvConfig
-from tetris_tui.envs.bag_streams import BagStreams
-from tetris_tui.envs.batch_afterstates import BatchAfterstates, batch_afterstates, stack_tables
-from tetris_tui.envs.features import N_ACTIONS, N_FEATURES, WIDTH, build_piece_tables
+from tetris_tui.envs.batch_afterstates import BatchAfterstates
+from tetris_tui.envs.features import N_ACTIONS, N_FEATURES, WIDTH
 from tetris_tui.envs.game_recorder import DEFAULT_CAPACITY, GameRecorder
 from tetris_tui.envs.vec_boards import ColourBoards
+from tetris_tui.rules import rules_for
 
 
 def engine_tetrominoes() -> list[Any]:
@@ -48,13 +50,15 @@ class PlacementVecEnv(VecEnv):
             raise ValueError(f"need at least one game, got {n}")
         self.config = config or EnvConfig()
         self.render_mode = None
-        tetrominoes = engine_tetrominoes()
-        self.tables = build_piece_tables(tetrominoes)
-        self.stack = stack_tables(self.tables)
+        self.rules = rules_for(self.config)
+        self.stack = self.rules.stack
+        self._score = self.rules.afterstates
         self.n = n
         self.board = np.zeros((n, WIDTH), dtype=np.uint32)
-        self.streams = BagStreams(n)
-        self.colours = ColourBoards(n, self.stack, tetrominoes)
+        self.streams = self.rules.new_streams(n)
+        self.colours = ColourBoards(n, self.stack, self.rules.height)
+        # Each ended game's last board (before its slot starts a new game).
+        self.final_cells: dict[int, np.ndarray] = {}
         self.recorder = GameRecorder(n, self.config.max_pieces or DEFAULT_CAPACITY, self.stack)
         # Games that end with more lines than this come back as a replay in
         # infos[i]["replay"] (None: never). The worker sets it to its best game.
@@ -123,6 +127,7 @@ class PlacementVecEnv(VecEnv):
         # the games that just ended (their terminal observations): reset those first.
         final = (self.board[ended], self.streams.piece(0, ended), self.streams.piece(1, ended))
         infos: list[dict[str, Any]] = [{"lines_cleared": n} for n in lines.tolist()]
+        self.final_cells = {int(i): self.colours.cells[i].copy() for i in ended}
         for i in ended:
             infos[i]["TimeLimit.truncated"] = bool(capped[i])
             infos[i]["game"] = {
@@ -134,11 +139,10 @@ class PlacementVecEnv(VecEnv):
             }
             self._record(int(i), bool(capped[i]), infos[i])
         self._reset_games(ended)
-        both = batch_afterstates(
+        both = self._score(
             np.concatenate((self.board, final[0])),
             np.concatenate((self.streams.piece(0), final[1])),
             np.concatenate((self.streams.piece(1), final[2])),
-            self.stack,
         )
         self.after = both.head(self.n)
         obs = both.obs[: self.n]
@@ -182,7 +186,7 @@ class PlacementVecEnv(VecEnv):
 
     def game_board_frame(self, i: int) -> dict[str, Any]:
         """Game ``i`` as ``GameStatsWrapper.board_frame`` draws a ``PlacementEnv`` game."""
-        queue = [self.streams.piece(k, np.array([i]))[0] for k in range(1, 5)]
+        queue = [self.streams.piece(k, np.array([i]))[0] for k in range(1, 1 + self.rules.preview)]
         active = int(self.streams.piece(0, np.array([i]))[0])
         frame = self.colours.frame(i, active, [int(q) for q in queue])
         frame["lines"] = int(self.lines[i])
@@ -190,7 +194,7 @@ class PlacementVecEnv(VecEnv):
         return frame
 
     def game_board(self, i: int) -> np.ndarray:
-        """Game ``i``'s locked cells, (20, 10) uint8 piece ids like the engine's board."""
+        """Game ``i``'s locked cells, (height, 10) uint8 piece ids like the engine's board."""
         return self.colours.cells[i].copy()
 
     def game_pieces(self, i: int) -> tuple[int, int]:
@@ -222,9 +226,6 @@ class PlacementVecEnv(VecEnv):
         self.returns[games] = 0.0
 
     def _afterstates(self, games: np.ndarray) -> BatchAfterstates:
-        return batch_afterstates(
-            self.board[games],
-            self.streams.piece(0, games),
-            self.streams.piece(1, games),
-            self.stack,
+        return self._score(
+            self.board[games], self.streams.piece(0, games), self.streams.piece(1, games)
         )

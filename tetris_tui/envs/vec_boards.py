@@ -16,13 +16,19 @@ from tetris_tui.envs.batch_afterstates import PieceStack
 from tetris_tui.envs.features import HEIGHT, WIDTH, bits_to_rows
 
 
-class ColourBoards:
-    """(n, 20, 10) uint8 piece ids, plus each game's last placement for the highlight."""
+def _rows_of(bits: int | np.ndarray, height: int) -> np.ndarray:
+    """Row bits (bit 0 the bottom row) -> (..., height) bool, row 0 at the top."""
+    return bits_to_rows(bits)[..., HEIGHT - height :]
 
-    def __init__(self, n: int, stack: PieceStack, tetrominoes: list[Any]) -> None:
+
+class ColourBoards:
+    """(n, height, 10) uint8 piece ids, plus each game's last placement for the highlight."""
+
+    def __init__(self, n: int, stack: PieceStack, height: int = HEIGHT) -> None:
         self.stack = stack
-        self.ids = [int(t.id) for t in tetrominoes]
-        self.cells = np.zeros((n, HEIGHT, WIDTH), dtype=np.uint8)
+        self.height = height
+        self.ids = [int(v) for v in stack.ids]
+        self.cells = np.zeros((n, height, WIDTH), dtype=np.uint8)
         # Each game's last piece, action, landing row and full-row bits: one row per field,
         # so a step writes each with one assignment (no stacking into a temporary).
         self.last = np.full((4, n), -1, dtype=np.int64)
@@ -52,7 +58,7 @@ class ColourBoards:
         clearing = full_bits != 0
         if clearing.any():
             g = games[clearing]
-            keep = ~bits_to_rows(full_bits[clearing])  # (k, 20)
+            keep = ~_rows_of(full_bits[clearing], self.height)  # (k, height)
             order = np.argsort(keep, axis=1, kind="stable")  # cleared rows first, then kept
             moved = np.take_along_axis(self.cells[g], order[:, :, None], axis=1)
             moved[~np.take_along_axis(keep, order, axis=1)] = 0
@@ -60,22 +66,23 @@ class ColourBoards:
 
     def highlight(self, i: int) -> np.ndarray:
         """``PlacementEnv.last_placed_mask`` of game ``i``: the last piece, after clearing."""
-        mask = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+        height = self.height
+        mask = np.zeros((height, WIDTH), dtype=np.uint8)
         piece, action, landing_y, full_bits = (int(v) for v in self.last[:, i])
         if piece < 0:
             return mask
         mask[landing_y + self.stack.rows[:, piece, action], self.stack.cols[:, piece, action]] = 1
         if full_bits:
-            kept = mask[~bits_to_rows(full_bits)]
+            kept = mask[~_rows_of(full_bits, height)]
             mask = np.zeros_like(mask)
-            mask[HEIGHT - kept.shape[0] :] = kept
+            mask[height - kept.shape[0] :] = kept
         return mask
 
     def frame(self, i: int, active: int, queue: list[int]) -> dict[str, Any]:
         """``frames.board_frame`` of game ``i`` with its active piece at the spawn position."""
         cells = self.cells[i].copy()
-        spawn = self.stack.spawn_bits[:, active]
-        shown = (spawn[None, :] >> np.arange(HEIGHT - 1, -1, -1, dtype=np.uint32)[:, None]) & 1
+        spawn = self.stack.spawn_bits[:, active] >> np.uint32(HEIGHT - self.height)
+        shown = (spawn[None, :] >> np.arange(self.height - 1, -1, -1, dtype=np.uint32)[:, None]) & 1
         if not (cells[shown != 0]).any():  # the engine draws nothing over a collision
             cells[shown != 0] = self.ids[active]
         return {

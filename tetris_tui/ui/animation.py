@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tetris_tui.protocol import BOARD_COLS, BOARD_ROWS, SpectatorPlacement
-from tetris_tui.replay import clear_rows, lock
+from tetris_tui.protocol import BOARD_COLS, SpectatorPlacement
+from tetris_tui.rules.board import board_height, clear_rows, lock
 
 # Phases, as fractions of a placement's time: turn at the spawn, slide, drop, lock.
 TURN_END = 0.2
@@ -95,9 +95,10 @@ class PlacementAnimation:
             top, left, shape = falling
             cells = bytearray(self.event.board)
             marks = bytearray(len(cells))
+            rows = board_height(self.event.board)
             for r, c in shape:
                 row, col = top + r, left + c
-                if 0 <= row < BOARD_ROWS and 0 <= col < BOARD_COLS:
+                if 0 <= row < rows and 0 <= col < BOARD_COLS:
                     cells[row * BOARD_COLS + col] = self.event.piece
                     marks[row * BOARD_COLS + col] = 1
             return bytes(cells), bytes(marks)

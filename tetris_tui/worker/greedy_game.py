@@ -13,8 +13,6 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-import numpy as np
-
 from tetris_tui.config import EnvConfig
 from tetris_tui.protocol import DEFAULT_PACE, SpectatorGame, SpectatorPlacement
 from tetris_tui.replay import Placement, ReplayGame
@@ -37,7 +35,7 @@ class GreedyGame:
         self.env_config = EnvConfig(**{**asdict(env_config), "max_pieces": max_pieces})
         self.env = make_env(self.env_config)
         self.placement_env = self.env.env  # GameStatsWrapper(PlacementEnv)
-        if not hasattr(self.placement_env, "afterstates"):
+        if not hasattr(self.placement_env, "placement_of"):
             raise ValueError("the spectator needs the placement env")
         self.rng = random.Random(seed)
         self.game = 0
@@ -45,10 +43,6 @@ class GreedyGame:
         self.policy_timesteps = 0
         self.finished: ReplayGame | None = None
         self.obs: Any = None  # new_game() starts each game, the first one too
-
-    @property
-    def engine(self) -> Any:
-        return self.placement_env.tetris
 
     def new_game(self, policy_timesteps: int | None = None, seed: int | None = None) -> None:
         # Seeds >= 1: tetris-gymnasium treats 0 as "no seed".
@@ -63,8 +57,7 @@ class GreedyGame:
             self.policy_timesteps = policy_timesteps
 
     def _board(self) -> bytes:
-        engine = self.engine
-        return np.ascontiguousarray(engine.crop_padding(engine.board), dtype=np.uint8).tobytes()
+        return self.placement_env.board_bytes()
 
     def step(self, predict: Any, pace: float = DEFAULT_PACE) -> SpectatorPlacement | None:
         """Play one placement; its event (None when the piece could not be placed).
@@ -72,26 +65,22 @@ class GreedyGame:
         When the game ends, ``finished`` holds its record; call ``new_game`` next.
         """
         action = int(predict(self.obs))
-        engine, env = self.engine, self.placement_env
-        after = env.afterstates if env.afterstates is not None else env._compute()
-        table = env.tables[engine.active_tetromino.id - len(engine.base_pixels)]
-        placed = bool(after.legal[action]) and not bool(after.blocked[action])
+        env = self.placement_env
+        piece_id, rows, cols, landing_y, placed = env.placement_of(action)
         board = self._board() if placed else b""
-        upcoming = tuple(int(engine.tetrominoes[i].id) for i in engine.queue.get_queue())
-        rows = after.landing_y[action] + table.rows[action]
-        cols = table.cols[action]
+        upcoming = env.upcoming()
         self.obs, _, terminated, truncated, info = self.env.step(action)
         self.actions.append(action)
         event = None
         if placed:
             cells = tuple(int(v) for pair in zip(rows, cols, strict=True) for v in pair)
-            row, column, rotation = int(after.landing_y[action]), action // 4, action % 4
+            row, column, rotation = landing_y, action // 4, action % 4
             cleared = int(info.get("lines_cleared", 0))
             self.lines += cleared
-            self.placements.append(Placement(table.piece_id, rotation, column, row, cells))
+            self.placements.append(Placement(piece_id, rotation, column, row, cells))
             event = SpectatorPlacement(
                 game=self.game,
-                piece=table.piece_id,
+                piece=piece_id,
                 rotation=rotation,
                 column=column,
                 row=row,
