@@ -17,6 +17,7 @@ extractor falls back to ``PPO.train``. Saved models are plain PPO zips.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
+from torch.nn.utils import parameters_to_vector
 
-from tetris_tui.policy.placement import PlacementNet, PlacementPolicy
+from tetris_tui.policy.placement import PlacementNet, PlacementPolicy, TrainingDiverged
 from tetris_tui.policy.weight_average import WeightAverage
 
 
@@ -39,6 +41,10 @@ class LeanPPO(PPO):
     ``predict(deterministic=True)`` and ``save`` use the average, so evaluation,
     ``best``, ``play`` and a resumed run all start from it; sampling in rollouts
     and the updates use the live weights.
+
+    A loss or weight that is no longer finite (too high a learning rate) raises
+    ``TrainingDiverged`` at once, before the average takes it in, so nothing
+    later saves NaN weights: the worker ends as crashed, its last checkpoint kept.
     """
 
     greedy_average_steps: int = 0
@@ -46,16 +52,58 @@ class LeanPPO(PPO):
 
     def train(self) -> None:
         policy = self.policy
-        if not (
-            isinstance(policy, PlacementPolicy)
-            and isinstance(policy.mlp_extractor, PlacementNet)
-            and isinstance(policy.features_extractor, FlattenExtractor)
-            and policy.share_features_extractor
-        ):
-            super().train()
-        else:
-            self._train_placement(policy, policy.mlp_extractor)
+        try:
+            if not (
+                isinstance(policy, PlacementPolicy)
+                and isinstance(policy.mlp_extractor, PlacementNet)
+                and isinstance(policy.features_extractor, FlattenExtractor)
+                and policy.share_features_extractor
+            ):
+                super().train()
+            else:
+                self._train_placement(policy, policy.mlp_extractor)
+        except RuntimeError as exc:
+            # Adam's step size overflowing float32 (a learning rate near 1e38).
+            if "overflow" not in str(exc):
+                raise
+            raise self._diverged("an optimizer step overflowed") from exc
+        self._check_finite()
         self._update_average()
+
+    def collect_rollouts(self, *args: Any, **kwargs: Any) -> bool:
+        """SB3's rollout; a policy whose scores are NaN is reported with its cause.
+
+        Huge but finite weights pass the check after an update and give NaN
+        scores here: ``sample_placements`` raises ``TrainingDiverged``; SB3's
+        ``Categorical`` (other policies) raises torch's own NaN error.
+        """
+        try:
+            return super().collect_rollouts(*args, **kwargs)
+        except TrainingDiverged as exc:
+            raise self._diverged(str(exc)) from exc
+        except (RuntimeError, ValueError) as exc:
+            if "nan" not in str(exc).lower():
+                raise
+            raise self._diverged("the policy's action probabilities are NaN") from exc
+
+    def _check_finite(self) -> None:
+        """Raise ``TrainingDiverged`` if the update left a non-finite loss or weight.
+
+        One check of a few thousand numbers per update: nothing next to the update.
+        """
+        loss = self.logger.name_to_value.get("train/loss", 0.0)
+        if not math.isfinite(loss):
+            raise self._diverged("the loss is NaN or infinite")
+        if not bool(torch.isfinite(parameters_to_vector(self.policy.parameters())).all()):
+            raise self._diverged("the policy's weights are NaN or infinite")
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        """The one line a user reads when training diverged: what, when, and the likely cause."""
+        rate = self.lr_schedule(self._current_progress_remaining)
+        return TrainingDiverged(
+            f"training diverged at {self.num_timesteps:,} timesteps: {what}; "
+            f"the learning rate ({rate:g}) is the likely cause: try a smaller --learning-rate"
+        )
 
     @property
     def greedy_policy(self) -> torch.nn.Module:

@@ -51,6 +51,10 @@ def max_over_placements(rows: torch.Tensor) -> torch.Tensor:
     return rows[:, 0]
 
 
+class TrainingDiverged(FloatingPointError):
+    """Training produced NaN or infinite numbers: going on would train on garbage."""
+
+
 def sample_placements(log_probs: torch.Tensor) -> torch.Tensor:
     """One draw per row from ``softmax`` probabilities, by inverse CDF.
 
@@ -59,10 +63,17 @@ def sample_placements(log_probs: torch.Tensor) -> torch.Tensor:
     uniform draw is a float32 (at most 1 - 2**-24), so the threshold stays below
     the CDF's top: the first entry above it always has a probability > 0, and an
     illegal placement (probability 0) is never drawn.
+
+    A NaN anywhere in a row makes its CDF's top NaN, and every comparison with
+    NaN is false, so the draw would silently be placement 0: that raises
+    ``TrainingDiverged`` instead (torch's own checks are off in the worker).
     """
     cdf = log_probs.exp().double().cumsum_(dim=-1)
+    top = cdf[:, -1:]
+    if not bool(torch.isfinite(top).all()):
+        raise TrainingDiverged("the policy's placement scores are NaN or infinite")
     uniform = torch.rand(len(cdf), 1, device=cdf.device)
-    return (cdf <= uniform.double() * cdf[:, -1:]).sum(dim=-1)
+    return (cdf <= uniform.double() * top).sum(dim=-1)
 
 
 class PlacementNet(nn.Module):
