@@ -129,6 +129,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="end a training game after N pieces (0 = never)",
     )
+    add_rules_options(group)
     rewards = parser.add_argument_group("rewards (placement env)")
     for name, default, meaning in (
         ("line", defaults.env.reward_line, "per cleared line"),
@@ -188,11 +189,55 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_rules_options(group: argparse._ActionsContainer, dest: str = "") -> None:
+    """``--rules``, ``--height`` and ``--randomizer`` (docs/research-rules.md)."""
+    from tetris_tui.rules.base import HEIGHTS, RANDOMIZERS, RULE_SETS
+
+    group.add_argument(
+        "--rules",
+        dest=f"{dest}rules",
+        choices=tuple(RULE_SETS),
+        default=None,
+        help="gymnasium (tetris-gymnasium's, the default) or research (MDPTetris' "
+        "simplified rules of the published results: uniform pieces, no preview)",
+    )
+    group.add_argument(
+        "--height",
+        dest=f"{dest}height",
+        type=int,
+        choices=HEIGHTS,
+        default=None,
+        help="board rows: 20 (default) or 10 (research rules only)",
+    )
+    group.add_argument(
+        "--randomizer",
+        dest=f"{dest}randomizer",
+        choices=RANDOMIZERS,
+        default=None,
+        help="how tetris-gymnasium's rules deal pieces: bag (default) or uniform",
+    )
+
+
+def rules_from_args(args: argparse.Namespace, dest: str = "") -> dict[str, object]:
+    """The EnvConfig fields the rules options ask for (none when none was given)."""
+    rules, height, randomizer = (getattr(args, f"{dest}{k}", None) for k in RULE_FIELDS)
+    if rules is None and height is None and randomizer is None:
+        return {}
+    rules = rules or ("research" if height == 10 else "gymnasium")
+    if randomizer is None:
+        randomizer = "uniform" if rules == "research" else "bag"
+    return {"rules": rules, "height": height or 20, "randomizer": randomizer}
+
+
+RULE_FIELDS = ("rules", "height", "randomizer")
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Map parsed options onto the one Config; ConfigError says what is wrong."""
     env = EnvConfig(
         kind=args.env,
         max_pieces=args.max_pieces,
+        **rules_from_args(args),  # type: ignore[arg-type]
         reward_line=args.reward_line,
         reward_alive=args.reward_alive,
         reward_game_over=args.reward_game_over,
