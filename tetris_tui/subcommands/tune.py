@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--trainer-args",
         default="",
         metavar="'OPTS'",
-        help="more --headless options for every trial, quoted (e.g. '--device cpu')",
+        help="more --headless options for every trial, quoted (e.g. --trainer-args='--device cpu')",
     )
     parser.add_argument(
         "--headless",

@@ -63,15 +63,34 @@ def open_storage(url: str | None, study_dir: Path) -> Any:
         study_dir.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(study_dir / JOURNAL_FILE)))
     check_url(url)
+    quiet()
     try:
         return optuna.storages.RDBStorage(
-            url,
+            with_driver(url),
             heartbeat_interval=HEARTBEAT_S,
             grace_period=GRACE_S,
             engine_kwargs={"pool_pre_ping": True},
         )
     except Exception as exc:  # noqa: BLE001 - driver errors vary; the user needs one line
         raise StorageError(f"cannot open --storage {redact(url)}: {_first_line(exc)}") from None
+
+
+def with_driver(url: str) -> str:
+    """``postgresql://`` with the driver that is installed.
+
+    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3, 2.0 as psycopg2;
+    the ``postgres`` extra installs psycopg2-binary, so a bare URL names the one
+    present. ``postgres://`` (Heroku's spelling) is read as ``postgresql://``.
+    """
+    import importlib.util
+
+    scheme, rest = url.split("://", 1)
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    for module, driver in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://{rest}"
+    return f"postgresql://{rest}"
 
 
 def load_study(
