@@ -41,6 +41,17 @@ def _private_trainer_registry(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_config_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The app's preferences (ui/preferences.py) go to a config dir of each test's own:
+    no test reads the user's theme or keys or another test's, none writes the real home."""
+    home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
 def _no_trainer_left_behind():
     """A trainer outlives its app on purpose; a test must not leave one training.
 

@@ -20,6 +20,7 @@ from ui_helpers import (
     screen_text,
 )
 
+from tetris_tui import protocol as p
 from tetris_tui.config import Config
 from tetris_tui.ui.app import TetrisApp
 from tetris_tui.ui.widgets.board import BoardView
@@ -35,6 +36,21 @@ def _utc_and_short_run_dir(tmp_path, monkeypatch):
 CONFIG = Config(run_dir=Path("checkpoints"))
 
 
+def trainer_figures() -> list[p.Event]:
+    """The system strip's figures and the running games (issue #22), after fixed_events."""
+    system = p.System(pid=4242, cpu_percent=97.3, rss_bytes=812 << 20, threads=14, cores=2)
+    running = p.Metrics(
+        timesteps=13 * 1024,
+        steps_per_sec=880.0,
+        episodes=26,
+        elapsed_s=76.25,
+        running_lines=31.5,
+        running_games=4,
+        updates=12,
+    )
+    return [system, running]
+
+
 async def running_screen(tmp_path: Path, size: tuple[int, int]) -> str:
     fake = FakeSession()
     app = TetrisApp(CONFIG, session_factory=lambda: fake)
@@ -43,7 +59,7 @@ async def running_screen(tmp_path: Path, size: tuple[int, int]) -> str:
         await pilot.press("s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        fake.push(*fixed_events())
+        fake.push(*fixed_events(), *trainer_figures())
         await pilot.pause(0.4)  # drain ticks have run
         # The panels repaint on their own clock (PANEL_HZ); the snapshot is of
         # what they show, not of when, so they are flushed now.

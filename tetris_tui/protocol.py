@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4  # 4: System events, Metrics.running_*
 
 BOARD_ROWS = 20
 BOARD_COLS = 10
@@ -127,6 +127,10 @@ class Metrics(Event):
     # CPU seconds the worker process (all its threads) used since training began:
     # with elapsed_s it says whether training gets a whole core.
     cpu_s: float = 0.0
+    # The games still being played, counted by their lines so far (mean, and how many):
+    # once games are long, the ones that finish first are the short ones (issue #22).
+    running_lines: float | None = None
+    running_games: int = 0
 
 
 @dataclass(frozen=True)
@@ -337,3 +341,38 @@ class SetView(Command):
 
     kind: ClassVar[str] = "set_view"
     view: str
+
+
+# -- the system strip (issue #22) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU as NVML sees it, and the trainer's part of it (None: NVML would not say)."""
+
+    index: int
+    name: str
+    util_percent: float | None
+    memory_used: int
+    memory_total: int
+    trainer_memory: int | None = None  # bytes held by the trainer's processes
+    trainer_util: float | None = None  # % of the SMs the trainer's processes used
+
+
+@dataclass(frozen=True)
+class System(Event):
+    """The trainer's own figures, measured in the trainer at most once a second.
+
+    Attached viewers get the same event, so every app shows the trainer's figures,
+    not its own. ``gpus`` is empty when there is no GPU; ``gpu_note`` says why.
+    """
+
+    kind: ClassVar[str] = "system"
+    droppable: ClassVar[bool] = True
+    pid: int
+    cpu_percent: float | None  # of one core: 200 = two whole cores
+    rss_bytes: int | None
+    threads: int | None
+    cores: int = 0
+    gpus: tuple[Gpu, ...] = ()
+    gpu_note: str = ""

@@ -34,6 +34,7 @@ from tetris_tui.ui.messages import (
     messages_for,
 )
 from tetris_tui.ui.model_keys import ModelKeys, run_commands
+from tetris_tui.ui.preferences import Preferences
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
 from tetris_tui.ui.screens.main import MainScreen
@@ -61,21 +62,22 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
 
     _speed = Binding.Group("pace", compact=True)
     BINDINGS = [
-        Binding("s", "start", "start"),
-        Binding("x", "stop", "stop"),
-        Binding("p", "pause", "pause"),
-        Binding("w", "watch", "board"),
-        Binding("plus,equals_sign", "faster", "faster", key_display="+", group=_speed),
-        Binding("minus", "slower", "slower", key_display="-", group=_speed),
-        Binding("r", "replay", "replay best", show=False),
-        Binding("m", "models", "models"),
-        Binding("k", "keep_slot", "keep slot", show=False),
-        Binding("f", "follow", "follow", show=False),
-        Binding("e", "show_error", "error", show=False),
-        Binding("d", "detach", "detach"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "quit", "quit"),
-        Binding("ctrl+r", "read_only", "READ-ONLY"),
+        # ids: a "keymap" in the preferences file remaps keys by them (ui/preferences.py)
+        Binding("s", "start", "start", id="start"),
+        Binding("x", "stop", "stop", id="stop"),
+        Binding("p", "pause", "pause", id="pause"),
+        Binding("w", "watch", "board", id="board"),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+", group=_speed, id="faster"),
+        Binding("minus", "slower", "slower", key_display="-", group=_speed, id="slower"),
+        Binding("r", "replay", "replay best", show=False, id="replay"),
+        Binding("m", "models", "models", id="models"),
+        Binding("k", "keep_slot", "keep slot", show=False, id="keep_slot"),
+        Binding("f", "follow", "follow", show=False, id="follow"),
+        Binding("e", "show_error", "error", show=False, id="error"),
+        Binding("d", "detach", "detach", id="detach"),
+        Binding("question_mark", "help", "help", key_display="?", id="help"),
+        Binding("q", "quit", "quit", id="quit"),
+        Binding("ctrl+r", "read_only", "READ-ONLY", id="read_only"),
     ]
     # What a read-only viewer may not do: every key that commands the trainer.
     COMMANDING = frozenset(
@@ -95,7 +97,8 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         play_model: Path | None = None,
     ) -> None:
         super().__init__()
-        self.config = config
+        self.preferences = Preferences.load()  # theme, keys, board view, fps, pace, curve
+        self.config = config = self.preferences.apply_to(config)
         self.play_model = play_model  # set: a saved model plays; nothing trains
         self.autostart = autostart or play_model is not None
         self.session: SessionLike = session_factory()  # cheap: spawns nothing

@@ -97,6 +97,17 @@ class RunFigures(Message):
         self.changes = changes
 
 
+class SystemArrived(Message):
+    """The trainer's CPU, memory and GPU figures (at most one a second; the newest wins)."""
+
+    def __init__(self, system: p.System) -> None:
+        super().__init__()
+        self.system = system
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SystemArrived)
+
+
 class BatchDrained(Message):
     """The end of one drained batch: panels held back by their rate may repaint now."""
 
@@ -128,6 +139,8 @@ def messages_for(batch: Iterable[p.Event]) -> list[Message]:
                 out.append(SpectatorArrived([event]))
         elif isinstance(event, p.Metrics):
             out.append(MetricsArrived(event))
+        elif isinstance(event, p.System):
+            out.append(SystemArrived(event))
         elif isinstance(event, p.Evaluation):
             out.append(EvaluationArrived(event))
         elif isinstance(event, p.Status):

@@ -45,7 +45,9 @@ from tetris_tui.worker.best_replay import TrainingReplays
 from tetris_tui.worker.board_frames import BoardFrames
 from tetris_tui.worker.game_stats import RollingGames
 from tetris_tui.worker.reporter import EventSink
+from tetris_tui.worker.running_games import RunningGames
 from tetris_tui.worker.saver import CheckpointWriter
+from tetris_tui.worker.system_probe import SystemProbe
 
 # How often the stop flag (signals, a dead UI) is looked at (seconds).
 CONTROL_INTERVAL = 0.02
@@ -96,6 +98,8 @@ class ReportingCallback(BaseCallback):
         self.updates = 0
         self._pending_train: dict[str, float] = {}
         self._metrics_interval = 1.0 / config.metrics_hz
+        self.system = SystemProbe()  # the system strip's figures (a thread, from the start)
+        self.running = RunningGames()
 
     # -- SB3 hooks ---------------------------------------------------------------
 
@@ -114,6 +118,7 @@ class ReportingCallback(BaseCallback):
         self._game_started = [time.time()] * self.training_env.num_envs
         self._best_saved_at = 0.0
         self.sink.send(Status(RUNNING, self.num_timesteps))
+        self.system.start()
         self._publish_weights()
         self.replays = TrainingReplays.for_env(self.training_env, self.config.run_dir)
 
@@ -158,6 +163,7 @@ class ReportingCallback(BaseCallback):
         return not self.stop_requested
 
     def _on_training_end(self) -> None:
+        self.system.close()
         self._send_metrics(time.monotonic())
         if self.games.beats_best():
             self._save_best()
@@ -216,6 +222,7 @@ class ReportingCallback(BaseCallback):
         self._next_control = now + CONTROL_INTERVAL
         if self.spectator is not None:
             self.spectator.forward(self.sink)
+        self.system.forward(self.sink)
         if now >= self._next_flush:
             self._next_flush = now + GAMES_FLUSH_INTERVAL
             self.sink.flush()
@@ -269,6 +276,7 @@ class ReportingCallback(BaseCallback):
             self._apply_commands(block=0.1)
             if self.spectator is not None:
                 self.spectator.forward(self.sink)
+            self.system.forward(self.sink)
             if self.stop_flag.is_set():
                 self._request_stop()
             now = time.monotonic()
@@ -300,6 +308,7 @@ class ReportingCallback(BaseCallback):
         if elapsed >= 1.0:
             self._rate_mark = (now, self.num_timesteps)
         games = self.games
+        running, playing = self.running.read(self.training_env)
         self.sink.send(
             Metrics(
                 timesteps=self.num_timesteps,
@@ -314,6 +323,8 @@ class ReportingCallback(BaseCallback):
                 train=self._pending_train,
                 updates=self.updates,
                 cpu_s=round(time.process_time() - self._cpu_started, 2),
+                running_lines=running,
+                running_games=playing,
             )
         )
         self._pending_train = {}

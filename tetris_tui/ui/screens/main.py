@@ -33,7 +33,9 @@ from tetris_tui.ui.messages import (
     RunFigures,
     SpectatorArrived,
     StatusArrived,
+    SystemArrived,
 )
+from tetris_tui.ui.preferences import Preferences
 from tetris_tui.ui.spectator_board import SpectatorBoard
 from tetris_tui.ui.widgets.board import BoardView
 from tetris_tui.ui.widgets.curve import CurvePanel
@@ -42,6 +44,7 @@ from tetris_tui.ui.widgets.learning import LearningPanel, geometry_for
 from tetris_tui.ui.widgets.runinfo import RunInfo, config_rows
 from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 from tetris_tui.ui.widgets.status import StatusBar, StatusInfo
+from tetris_tui.ui.widgets.system import WAITING, SystemStrip
 
 PANEL_HZ = 2.0
 # Seconds the panels may wait for a tick that also draws a board frame.
@@ -78,6 +81,7 @@ class MainScreen(Screen[None]):
         self.curve = CurvePanel(id="curve")
         self.learning = LearningPanel(id="learning")
         self.episode_log = EpisodeLog(id="episodes")
+        self.system_strip = SystemStrip(id="system")
         self.footer = Footer()
         self.board_view.set_watching(watching)
         self.spectator = SpectatorBoard(self.board_view, view if watching else p.VIEW_OFF, pace)
@@ -98,13 +102,16 @@ class MainScreen(Screen[None]):
                 yield self.curve
                 yield self.learning
                 yield self.episode_log
+                yield self.system_strip
         yield Static("terminal too small\nneeds at least 40x12", id="too-small")
         yield self.footer
 
     BINDINGS = [
-        Binding("t", "curve('toggle_axis')", "curve x axis", show=False),
-        Binding("l", "curve('toggle_log')", "curve log y", show=False),
-        Binding("a", "curve('cycle_smoothing')", "curve smoothing", show=False),
+        Binding("t", "curve('toggle_axis')", "curve x axis", show=False, id="curve_axis"),
+        Binding("l", "curve('toggle_log')", "curve log y", show=False, id="curve_log"),
+        Binding(
+            "a", "curve('cycle_smoothing')", "curve smoothing", show=False, id="curve_smoothing"
+        ),
     ]
 
     def on_mount(self) -> None:
@@ -112,13 +119,37 @@ class MainScreen(Screen[None]):
         self.learning.border_title = "learning"
         self.episode_log.border_title = "episodes"
         self.run_info.border_title = "run"
+        self.system_strip.display = self.config is not None  # play mode: no trainer
         self._layout_for(self.app.size.width, self.app.size.height)
         if self.config is not None:  # training: the whole run's curve (none in play mode)
             self.curve.load_run(self.config.run_dir)
+        self._apply_preferences()
 
     def action_curve(self, change: str) -> None:
         """t, l and a change the chart's own view; nothing is sent to the worker."""
         getattr(self.curve, change)()
+        self.save_preferences()
+
+    # -- preferences (ui/preferences.py) -----------------------------------------------
+    def _apply_preferences(self) -> None:
+        """The saved theme, keys and curve view; each problem with the file in one toast."""
+        prefs: Preferences | None = getattr(self.app, "preferences", None)
+        if prefs is None:
+            return
+        for problem in prefs.apply_to_app(self.app, self.curve):
+            self.notify(problem, severity="warning", timeout=8)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.save_preferences())
+
+    def save_preferences(self) -> None:
+        """Write what the user chose now (theme, board view, fps, pace, the curve's view)."""
+        prefs: Preferences | None = getattr(self.app, "preferences", None)
+        fps = self.config.fps if self.config is not None else None
+        problem = prefs.remember(self.app, self.curve, fps) if prefs is not None else None
+        if problem:
+            self.notify(problem, severity="warning", timeout=8)
+
+    def on_unmount(self) -> None:
+        self.save_preferences()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
@@ -155,10 +186,13 @@ class MainScreen(Screen[None]):
         metrics = message.metrics
         self.timesteps = metrics.timesteps
         self.learning.add_metrics(metrics)
-        self._pending_status = {
-            "steps_per_sec": metrics.steps_per_sec,
-            "elapsed_s": metrics.elapsed_s,
-        }
+        self.curve.add_running(metrics)
+        self._pending_status.update(
+            steps_per_sec=metrics.steps_per_sec, elapsed_s=metrics.elapsed_s
+        )
+
+    def on_system_arrived(self, message: SystemArrived) -> None:
+        self.system_strip.show(message.system)
 
     def on_spectator_arrived(self, message: SpectatorArrived) -> None:
         for event in message.events:
@@ -175,12 +209,21 @@ class MainScreen(Screen[None]):
         self.notify(text, title="evaluation", timeout=4)
 
     def on_checkpoint_arrived(self, message: CheckpointArrived) -> None:
+        """A routine save of ``latest`` goes to the status line (it came every few
+        seconds, over the game log); other saves get a toast."""
         message.stop()
         note = self.show_checkpoint(message.checkpoint)
-        if note:
+        if message.checkpoint.which == p.LATEST:
+            self._pending_status["latest_saved_at"] = time.time()
+        elif note:
             self.notify(note, title="checkpoint", timeout=4)
 
     def on_status_arrived(self, message: StatusArrived) -> None:
+        state = message.status.state
+        if state in p.TERMINAL_STATES:
+            self.system_strip.clear(f"no trainer (it {state})")
+        elif self.system_strip.event is None:
+            self.system_strip.clear(WAITING)
         if message.status.timesteps:  # then on to the app, which keeps the run's state
             self.timesteps = message.status.timesteps
 
@@ -226,8 +269,17 @@ class MainScreen(Screen[None]):
         if checkpoints:
             self.show_checkpoint(checkpoints[-1])
         self.timesteps = max(self.timesteps, int(getattr(history, "timesteps", 0) or 0))
-        self.post_message(RunFigures(timesteps=self.timesteps))
+        self.post_message(RunFigures(timesteps=self.timesteps, latest_saved_at=self._saved_at()))
         return bool(games or self.timesteps)
+
+    def _saved_at(self) -> float | None:
+        """When a reopened run's ``latest`` was saved (its meta.json is written last)."""
+        if self.config is None:
+            return None
+        try:
+            return (self.config.run_dir / p.LATEST / "meta.json").stat().st_mtime
+        except OSError:
+            return None
 
     def show_checkpoint(self, event: p.Checkpoint) -> str | None:
         """Note the checkpoint under the learning panel.

@@ -1,9 +1,12 @@
 """The lines/game chart as plain rows of ``(text, style name)`` runs: axes, points, lines.
 
-Faint points are the games (each game while the run has fewer games than
-buckets, then each bucket's mean); over them the smoothed line (EMA per game)
-and, when there are any, the greedy evaluations. The x axis is timesteps or
-wall time since the first game; y is linear from 0, or log(1 + lines).
+Faint points are the finished games (each game while the run has fewer games
+than buckets, then each bucket's mean); over them the smoothed line (EMA per
+game), the greedy evaluations when there are any, and the games still running,
+counted by their lines so far (a sample per metrics tick: once games are long,
+the ones that finish first are the short ones, and the finished line lags).
+The x axis is timesteps or wall time since the first game; y is linear from 0,
+or log(1 + lines).
 Free of Textual, so the maths is testable and the widget only styles runs.
 """
 
@@ -20,8 +23,8 @@ from tetris_tui.ui.widgets.series import fmt_duration, fmt_num
 STEPS, TIME = "steps", "time"
 LABEL_WIDTH = 6  # y labels (5) and the axis
 # Canvas layers, bottom to top: where they share a cell the higher one colours it.
-POINTS, EVAL, LINE = 0, 1, 2
-LAYER_STYLES = {-1: None, POINTS: "points", EVAL: "eval", LINE: "line"}
+POINTS, EVAL, RUNNING, LINE = 0, 1, 2, 3
+LAYER_STYLES = {-1: None, POINTS: "points", EVAL: "eval", RUNNING: "running", LINE: "line"}
 Runs = list[tuple[str, str | None]]
 
 
@@ -52,28 +55,36 @@ def _x_of(bucket: Bucket, axis: str, origin: float) -> float:
 
 
 def draw(
-    games: BucketHistory, evals: BucketHistory, view: View, width: int, height: int
+    games: BucketHistory,
+    evals: BucketHistory,
+    view: View,
+    width: int,
+    height: int,
+    running: BucketHistory | None = None,
 ) -> list[Runs]:
     """``height`` rows of runs, each exactly ``width`` cells wide."""
     if width <= LABEL_WIDTH + 4 or height < 2:
         return [[(" " * max(width, 0), None)] for _ in range(max(height, 0))]
     plot_w, plot_h = width - LABEL_WIDTH, height - 1
     buckets = list(games)
-    if not buckets:
+    live = list(running) if running is not None else []
+    if not buckets and not live:
         return _empty(width, height, "no games yet")
-    origin = buckets[0].time0
+    origin = (buckets or live)[0].time0
     xs = [_x_of(bucket, view.axis, origin) for bucket in buckets]
     means = [bucket.mean for bucket in buckets]
-    smooth = ema(buckets, view.window)
+    smooth = ema(buckets, view.window) if buckets else []
     eval_xs, eval_ys = _eval_points(games, evals, view.axis, origin)
+    live_xs = [max(0.0, _x_of(bucket, view.axis, origin)) for bucket in live]
+    live_ys = [bucket.mean for bucket in live]
     transform = (lambda v: math.log10(1.0 + max(v, 0.0))) if view.log_y else float
-    top = max([*means, *smooth, *eval_ys, 1.0])
+    top = max([*means, *smooth, *eval_ys, *live_ys, 1.0])
     top = top if view.log_y else nice_ceiling(top)
-    first, last = buckets[0], buckets[-1]
-    x_low = 0.0 if view.axis == TIME else min([first.steps0, *eval_xs[:1]])
+    first, last = (buckets or live)[0], (buckets or live)[-1]
+    x_low = 0.0 if view.axis == TIME else min([first.steps0, *eval_xs[:1], *live_xs[:1]])
     end = last.time1 - origin if view.axis == TIME else last.steps1
-    x_high = max([end, *eval_xs[-1:]])
-    canvas = Canvas(plot_w, plot_h, layers=3)
+    x_high = max([end, *eval_xs[-1:], *live_xs[-1:]])
+    canvas = Canvas(plot_w, plot_h, layers=4)
 
     def dots_x(values: Sequence[float]) -> list[int]:
         return scale(values, x_low, x_high, canvas.dots_x)
@@ -84,6 +95,8 @@ def draw(
     canvas.points(POINTS, dots_x(xs), dots_y(means))
     if eval_xs:
         canvas.line(EVAL, dots_x(eval_xs), dots_y(eval_ys))
+    if live_xs:
+        canvas.line(RUNNING, dots_x(live_xs), dots_y(live_ys))
     canvas.line(LINE, dots_x(xs), dots_y(smooth))
     rows: list[Runs] = []
     labels = _y_labels(top, view.log_y, plot_h)

@@ -1,4 +1,5 @@
-"""The whole-run learning curve: lines/game for every game, smoothed, with the evals.
+"""The whole-run learning curve: lines/game for every game, smoothed, with the evals,
+and the games still running counted by their lines so far (``add_running``).
 
 The panel owns the run's bounded history (``BucketHistory``), so memory stays
 flat however long the run. Games arrive in batches from the screen; a
@@ -24,13 +25,15 @@ from textual.widget import Widget
 
 from tetris_tui.curves.buckets import BucketHistory
 from tetris_tui.curves.reader import EVAL_CAPACITY, MEAN_WINDOW, RunCurve, read_curve
-from tetris_tui.protocol import Episode, Evaluation
+from tetris_tui.protocol import Episode, Evaluation, Metrics
 from tetris_tui.ui.widgets.chart import STEPS, TIME, View, draw
 from tetris_tui.ui.widgets.series import fmt_int, fmt_num
 
 FLUSH_HZ = 2.0
 SMOOTHING = (1, 10, 100, 1000)  # EMA windows in games; 1 = the raw points only
-STYLE_NAMES = ("axis", "points", "line", "eval")
+STYLE_NAMES = ("axis", "points", "line", "eval", "running")
+# The title's legend: which line is which (the marks take the lines' colours).
+FINISHED_MARK, RUNNING_MARK = "━", "┅"
 
 
 class CurvePanel(Widget):
@@ -42,12 +45,17 @@ class CurvePanel(Widget):
     CurvePanel > .curve--points { color: $success 45%; }
     CurvePanel > .curve--line { color: $success; text-style: bold; }
     CurvePanel > .curve--eval { color: $warning; text-style: bold; }
+    CurvePanel > .curve--running { color: $accent; text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.games = BucketHistory()
         self.evals = BucketHistory(EVAL_CAPACITY)
+        # Mean lines so far of the games in progress, one sample per metrics tick.
+        self.running = BucketHistory()
+        self.running_now: float | None = None
+        self.running_games = 0
         self.recent: deque[float] = deque(maxlen=MEAN_WINDOW)
         self.best: float | None = None
         self.view = View()
@@ -58,6 +66,7 @@ class CurvePanel(Widget):
         self._drawn: tuple[object, ...] = ()  # ... and size and style of the Strips
         self._strips: list[Strip] = []
         self._flushed_at = 0.0
+        self._title = ""
 
     # -- data in -------------------------------------------------------------------
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
@@ -68,6 +77,19 @@ class CurvePanel(Widget):
             self.games.add(game.lines, game.timesteps, game.time)
             self.recent.append(game.lines)
             self.best = game.lines if self.best is None else max(self.best, game.lines)
+
+    def add_running(self, metrics: Metrics, when: float | None = None) -> None:
+        """The games still being played, by their lines so far (from a metrics tick)."""
+        if metrics.running_lines is None:
+            return
+        self.running_now = float(metrics.running_lines)
+        self.running_games = metrics.running_games
+        self.running.add(self.running_now, metrics.timesteps, when or time.time())
+
+    @property
+    def finished_mean(self) -> float | None:
+        """Mean lines of the last 100 finished games (None before the first)."""
+        return sum(self.recent) / len(self.recent) if self.recent else None
 
     def add_evaluation(self, evaluation: Evaluation) -> None:
         if self.loading:
@@ -143,30 +165,59 @@ class CurvePanel(Widget):
         self.refresh()
 
     def _key(self) -> tuple[object, ...]:
-        games, evals = self.games, self.evals
-        return (id(games), games.version, id(evals), evals.version, self.view, self.loading)
+        games, evals, running = self.games, self.evals, self.running
+        return (
+            id(games),
+            games.version,
+            id(evals),
+            evals.version,
+            running.version,
+            self.view,
+            self.loading,
+        )
 
     def _update_titles(self) -> None:
         view = self.view
-        mean = sum(self.recent) / len(self.recent) if self.recent else None
+        mean = self.finished_mean
         count, best = self.games.count, fmt_num(self.best)
         title = "lines/game  reading the run…" if self.loading else "lines/game"
-        if count:
+        live, playing = fmt_num(self.running_now), fmt_int(self.running_games)
+        if count or self.running_now is not None:
             # The longest that fits the border: narrow terminals get the short forms.
-            for title in (
-                f"lines/game  avg100 {fmt_num(mean)}  best {best}  {fmt_int(count)} games",
-                f"lines/game  avg {fmt_num(mean)}  best {best}  {fmt_num(count)} games",
-                f"lines/game  avg {fmt_num(mean)}  {fmt_num(count)} games",
-            ):
+            # The marks are the legend: the finished games' line, the running games'.
+            for title in self._titles(fmt_num(mean), best, count, live, playing):
                 if len(title) + 6 <= self.outer_size.width:
                     break
         smoothing = "ema off" if view.window <= 1 else f"ema {view.window}"
         scale = "log" if view.log_y else "lin"
         subtitle = f"t {view.axis} · l {scale} · a {smoothing}"
-        if self.border_title != title:
-            self.border_title = title
+        if self._title != title:
+            self._title = title
+            # The legend's marks in their lines' colours (a border title takes markup).
+            self.border_title = title.replace(
+                FINISHED_MARK, f"[$success]{FINISHED_MARK}[/]"
+            ).replace(RUNNING_MARK, f"[$accent]{RUNNING_MARK}[/]")
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
+
+    def _titles(self, mean: str, best: str, count: int, live: str, playing: str) -> list[str]:
+        """The title, longest first: the finished games, then the running ones."""
+        done, now = FINISHED_MARK, RUNNING_MARK
+        if self.running_now is None:
+            return [
+                f"lines/game  avg100 {mean}  best {best}  {fmt_int(count)} games",
+                f"lines/game  avg {mean}  best {best}  {fmt_num(count)} games",
+                f"lines/game  avg {mean}  {fmt_num(count)} games",
+            ]
+        return [
+            f"lines/game  {done} finished avg100 {mean}  best {best}  {fmt_int(count)} games"
+            f"  {now} running {live} so far ({playing} games)",
+            f"lines/game  {done} finished avg100 {mean}  {fmt_num(count)} games"
+            f"  {now} running {live} so far",
+            f"lines/game {done} finished avg {mean} {now} running {live} so far",
+            f"lines/game {done} finished {mean} {now} running {live}",
+            f"lines {done} done {mean} {now} running {live}",
+        ]
 
     def render_lines(self, crop: Region) -> list[Strip]:
         key = (*self._key(), self.size, self.rich_style)
@@ -205,10 +256,8 @@ class CurvePanel(Widget):
         width, height = self.size
         base = self.rich_style
         styles: dict[str | None, Style] = {None: base, **self.layer_styles()}
-        if self.loading and not self.games.count:
-            rows = draw(BucketHistory(), self.evals, self.view, width, height)
-        else:
-            rows = draw(self.games, self.evals, self.view, width, height)
+        games = BucketHistory() if self.loading and not self.games.count else self.games
+        rows = draw(games, self.evals, self.view, width, height, self.running)
         return [
             Strip([Segment(text, styles[name]) for text, name in row]).adjust_cell_length(
                 width, base

@@ -7,6 +7,7 @@ not fit, so the state badge is always visible.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from rich.text import Text
@@ -43,6 +44,7 @@ class StatusInfo:
     delay: float = 0.0
     watching: bool = True
     pace: float | None = None  # the spectator's placements/s (0 = instant); None: not shown
+    latest_saved_at: float | None = None  # epoch seconds of the last save of ``latest``
 
 
 def speed_label(delay: float, short: bool = False) -> str:
@@ -120,6 +122,9 @@ class StatusBar(TextLine):
             (5, elapsed),
             (4, speed),
         ]
+        if info.latest_saved_at is not None:
+            clock = time.strftime("%H:%M:%S", time.localtime(info.latest_saved_at))
+            parts.append((3, Text.assemble(("saved " if short else "latest saved ", muted), clock)))
         if not info.watching:
             busy = self.get_component_rich_style("status--busy")
             parts.append((7, Text("watch off", style=busy)))
