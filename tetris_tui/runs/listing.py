@@ -1,8 +1,12 @@
 """Every run under some directories, and every live trainer: what ``tetris-tui ls`` shows.
 
-A run directory is one with history (events.jsonl), a checkpoint or a trainer
-card. Live trainers registered anywhere are listed too, so a detached trainer is
-never invisible. Reads only small files: cheap enough for a shell prompt.
+A run directory is one with history (events.jsonl), a checkpoint, a trainer
+card or a worker lock. Live trainers registered anywhere are listed too, so a
+detached trainer is never invisible. A trainer is live while it holds the run's
+worker lock (the kernel says so, not a pid that may have been reused); one whose
+card is missing (its socket could not be bound) is still listed, and one whose
+training has not moved for ``STALL_SECONDS`` (hung, or SIGSTOPped) says
+"stalled". Reads only small files: cheap enough for a shell prompt.
 """
 
 from __future__ import annotations
@@ -14,8 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tetris_tui.protocol import BEST, LATEST, TERMINAL_STATES
+from tetris_tui.runs.runlock import WORKER_LOCK_FILE, holder_pid, probe
 from tetris_tui.runs.runlog import EVENTS_FILE, last_status
-from tetris_tui.runs.trainers import TRAINER_FILE, live_trainer, registered_trainers
+from tetris_tui.runs.trainers import (
+    TRAINER_FILE,
+    TrainerInfo,
+    live_trainer,
+    registered_trainers,
+)
 from tetris_tui.tune.spec import study_label
 
 # Directories that are parts of a run, never runs of their own.
@@ -24,12 +34,15 @@ MAX_DEPTH = 3
 
 # A live trainer's state, in words for the table.
 _LIVE_WORDS = {"running": "training", "starting": "starting", "stopping": "stopping"}
+# No training step (or no heartbeat at all) for this long: "stalled". Longer than
+# the longest pause of a healthy trainer (an update, a save, a periodic evaluation).
+STALL_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
 class RunRow:
     path: Path
-    state: str  # training, paused, starting, stopping, stopped, finished, crashed, new
+    state: str  # training, stalled, paused, starting, stopping, stopped, finished, crashed, new
     pid: int | None
     timesteps: int
     steps_per_sec: float | None
@@ -52,20 +65,34 @@ def list_runs(roots: Iterable[Path]) -> list[RunRow]:
     return [describe_run(path) for path in sorted(paths)]
 
 
-def describe_run(run_dir: Path) -> RunRow:
+def describe_run(
+    run_dir: Path, now: float | None = None, stall_after: float = STALL_SECONDS
+) -> RunRow:
+    now = time.time() if now is None else now
     card = live_trainer(run_dir)
     latest = _read_json(run_dir / LATEST / "meta.json")
     best = _read_json(run_dir / BEST / "meta.json").get("best_lines_mean")
     activity = _mtime(run_dir / EVENTS_FILE, run_dir / TRAINER_FILE, run_dir / LATEST)
+    saved_steps = int(latest.get("timesteps", 0) or 0)
     if card is not None:
         return RunRow(
             path=run_dir,
-            state=_LIVE_WORDS.get(card.state, card.state),
+            state="stalled" if _stalled(card, now, stall_after) else _live_word(card.state),
             pid=card.pid,
-            timesteps=max(card.timesteps, int(latest.get("timesteps", 0) or 0)),
+            timesteps=max(card.timesteps, saved_steps),
             steps_per_sec=card.steps_per_sec,
             best=best if isinstance(best, (int, float)) else None,
             last_activity=max(activity or 0.0, card.updated_at) or None,
+        )
+    if probe(run_dir):  # a trainer holds the run but has no card: no socket, or starting
+        return RunRow(
+            path=run_dir,
+            state="training (no card)",
+            pid=holder_pid(run_dir),
+            timesteps=saved_steps,
+            steps_per_sec=None,
+            best=best if isinstance(best, (int, float)) else None,
+            last_activity=activity,
         )
     status = last_status(run_dir)
     if status is None:
@@ -83,6 +110,19 @@ def describe_run(run_dir: Path) -> RunRow:
         best=best if isinstance(best, (int, float)) else None,
         last_activity=activity,
     )
+
+
+def _live_word(state: str) -> str:
+    return _LIVE_WORDS.get(state, state)
+
+
+def _stalled(card: TrainerInfo, now: float, stall_after: float) -> bool:
+    """No heartbeat (the whole process is stuck or stopped), or training, yet no
+    step, for ``stall_after`` seconds."""
+    if card.updated_at and now - card.updated_at > stall_after:
+        return True
+    moved = card.last_step_at or card.updated_at
+    return card.state == "running" and bool(moved) and now - moved > stall_after
 
 
 def format_runs(rows: list[RunRow], now: float | None = None) -> str:
@@ -130,7 +170,8 @@ def _walk(directory: Path, depth: int, found: set[Path]) -> None:
 
 
 def _is_run(directory: Path) -> bool:
-    return any((directory / name).exists() for name in (EVENTS_FILE, TRAINER_FILE, LATEST))
+    markers = (EVENTS_FILE, TRAINER_FILE, LATEST, WORKER_LOCK_FILE)
+    return any((directory / name).exists() for name in markers)
 
 
 def _read_json(path: Path) -> dict:

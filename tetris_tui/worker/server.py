@@ -74,13 +74,20 @@ class ViewerServer:
         self._socket: socket.socket | None = None
         self._last_step_at = 0.0  # when a training step last happened (time.time())
         self._last_steps = -1
-        self.path = socket_path(run_dir)
+        self.path = run_dir / "trainer.sock"  # where it goes is decided in start()
 
     # -- life cycle ------------------------------------------------------------------
 
     def start(self) -> None:
+        """OSError (one line) when viewers cannot attach: training goes on without them."""
+        self.path = socket_path(self.run_dir)
         self._key = new_key(self.run_dir)
-        self._socket = _listen(self.path)
+        try:
+            self._socket = _listen(self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                (self.run_dir / KEY_FILE).unlink()  # a key for a socket that never was
+            raise
         write_card(self.run_dir, self._card())
         threading.Thread(target=self._accept_loop, name="viewer-accept", daemon=True).start()
         threading.Thread(target=self._heartbeat, name="trainer-heartbeat", daemon=True).start()
