@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         runner = Runner(spec)
     except StorageError as exc:
         fail(str(exc))
-    if args.tune_headless or not sys.stdout.isatty():
+    if args.tune_headless or getattr(args, "headless", False) or not sys.stdout.isatty():
         from tetris_tui.tune.lines import run_lines
 
         return run_lines(runner)
