@@ -107,8 +107,8 @@ class SystemStrip(TextLine):
         if event is None:
             return Text(self.note, style=self._style("label"), no_wrap=True)
         text = Text()
-        for short in (False, True):
-            for gpus in range(len(event.gpus), -1, -1):
+        for gpus in range(len(event.gpus), -1, -1):
+            for short in (False, True):
                 text = self._text(event, short, gpus)
                 if text.cell_len <= width:
                     return text
