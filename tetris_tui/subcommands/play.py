@@ -7,7 +7,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from tetris_tui.cli_options import add_run_dir_option, fail, finite_float
+from tetris_tui.cli_options import (
+    add_rules_options,
+    add_run_dir_option,
+    fail,
+    finite_float,
+    rules_from_args,
+)
 from tetris_tui.config import Config, ConfigError
 from tetris_tui.runs.checkpoints import BEST, LATEST, CheckpointError, resolve_model
 
@@ -57,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between moves",
     )
+    # The model plays the rules it was trained on unless these ask for others.
+    add_rules_options(parser.add_argument_group("rules (default: the model's own)"), "play_")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
         fail(str(exc))
     if args.play_headless or args.headless:
         return play_headless(
-            model_dir, args.games, args.play_seed, args.play_max_pieces, args.play_device
+            model_dir,
+            args.games,
+            args.play_seed,
+            args.play_max_pieces,
+            args.play_device,
+            rules_from_args(args, "play_"),
         )
     from tetris_tui.ui.app import TetrisApp
 
@@ -91,9 +104,21 @@ def _default_model(run_dir: Path) -> str:
 
 
 def play_headless(
-    model_dir: Path, games: int, seed: int | None, max_pieces: int, device: str
+    model_dir: Path,
+    games: int,
+    seed: int | None,
+    max_pieces: int,
+    device: str,
+    rules: dict[str, object] | None = None,
 ) -> int:
-    """Play ``games`` greedy games at full speed; one line per game and a summary."""
+    """Play ``games`` greedy games at full speed; one line per game and a summary.
+
+    ``rules`` (EnvConfig fields) plays the model on other rules than its own.
+    """
+    import dataclasses
+    import time
+
+    from tetris_tui.rules.base import describe
     from tetris_tui.worker.evaluate import play_games
     from tetris_tui.worker.model_loading import load_for_play
 
@@ -101,10 +126,19 @@ def play_headless(
         model, env_config = load_for_play(model_dir, device)
     except CheckpointError as exc:
         fail(str(exc))
-    print(f"playing {model_dir} ({env_config.kind} env), {games} games", flush=True)
+    if rules:
+        try:
+            env_config = dataclasses.replace(env_config, **rules)  # type: ignore[arg-type]
+            env_config.validate()
+        except (ConfigError, TypeError) as exc:
+            fail(str(exc))
+    label = describe(env_config.rules, env_config.height, env_config.randomizer)
+    print(f"playing {model_dir} ({env_config.kind} env, {label} rules), {games} games", flush=True)
+    started = time.perf_counter()
     results = play_games(
         model, games, env_config, seed=None if seed is None else seed + 1, max_pieces=max_pieces
     )
+    seconds = time.perf_counter() - started
     for index, game in enumerate(results, 1):
         capped = "  (capped)" if game.capped else ""
         print(
@@ -114,7 +148,8 @@ def play_headless(
     lines = [g.lines for g in results]
     print(
         f"summary: games={len(lines)} mean={statistics.fmean(lines):.2f} "
-        f"median={statistics.median(lines):g} max={max(lines)}"
+        f"median={statistics.median(lines):g} max={max(lines)} "
+        f"placements/s={sum(g.pieces for g in results) / max(seconds, 1e-9):,.0f}"
     )
     sys.stdout.flush()
     return 0

@@ -90,7 +90,17 @@ def _play_batched(
     on_step: Callable[[int, int], Any] | None,
     deterministic: bool,
 ) -> list[GameResult]:
-    """``play_games`` on one batched env; a finished game's slot plays on, unrecorded."""
+    """``play_games`` on one batched env; a finished game's slot plays on, unrecorded.
+
+    Greedy games go to ``envs.greedy_batch`` instead: the same games, with ended
+    ones dropped from the batch (many times the placements/s for many games).
+    """
+    if deterministic:
+        from tetris_tui.envs.greedy_batch import play_greedy
+
+        act = _batched_actions(model, deterministic)
+        run = play_greedy(act, n_games, config, seed, max_pieces, on_step)
+        return [GameResult(r.lines, r.pieces, r.reward, r.capped) for r in run.results]
     from tetris_tui.envs.placement_vec import PlacementVecEnv
 
     env = PlacementVecEnv(n_games, dataclasses.replace(config, max_pieces=max_pieces), seed)
