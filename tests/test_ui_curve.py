@@ -110,13 +110,73 @@ async def test_the_layers_stay_apart_in_256_colours_and_without_colour():
         styles = panel.layer_styles()
         eight_bit = {
             name: styles[name].color.downgrade(ColorSystem.EIGHT_BIT)
-            for name in ("points", "line", "eval")
+            for name in ("points", "line", "eval", "running")
         }
-        assert len(set(eight_bit.values())) == 3, eight_bit
+        assert len(set(eight_bit.values())) == 4, eight_bit
         # NO_COLOR drops colours and keeps attributes: the lines are bold, the points not.
         assert styles["line"].bold and styles["eval"].bold and not styles["points"].bold
+        assert styles["running"].bold
         drawn = {seg.style for strip in panel._strips for seg in strip if seg.text.strip()}
         assert styles["points"] in drawn and styles["line"] in drawn
+
+
+def running_tick(steps: int, lines: float, games: int = 4) -> p.Metrics:
+    return p.Metrics(
+        timesteps=steps,
+        steps_per_sec=900.0,
+        episodes=30,
+        elapsed_s=80.0,
+        running_lines=lines,
+        running_games=games,
+    )
+
+
+async def test_the_running_games_are_a_line_of_their_own_named_in_the_title():
+    """Finished games alone lag a strong agent: the running ones are drawn, and said so."""
+    panel = CurvePanel()
+    async with WidgetHost(panel).run_test(size=(120, 12)) as pilot:
+        panel.add_episodes(fixed_episodes(30))
+        panel.flush(force=True)
+        await pilot.pause()
+        title = str(panel.border_title)
+        assert "avg100 8.6" in title and "running" not in title
+        alone = [strip.text for strip in panel._strips]
+        for step, lines in ((12_400, 20.0), (12_600, 35.0), (12_800, 52.5)):
+            panel.add_running(running_tick(step, lines))
+        panel.flush(force=True)
+        await pilot.pause()
+        title = str(panel.border_title)
+        assert "finished avg100 8.6" in title and "running 52.5 so far (4 games)" in title
+        assert panel.running_now == 52.5 and panel.finished_mean < 0.2 * panel.running_now
+        running = panel.layer_styles()["running"]
+        drawn = {seg.style for strip in panel._strips for seg in strip if seg.text.strip()}
+        assert running in drawn
+        assert [strip.text for strip in panel._strips] != alone
+        assert panel._strips[0].text.lstrip().startswith("60┤")  # the scale takes it in
+        # A metrics tick without the figure (an older worker, play mode) changes nothing.
+        panel.add_running(p.Metrics(timesteps=13_000, steps_per_sec=1.0, episodes=1, elapsed_s=1))
+        assert panel.running.count == 3
+
+
+async def test_routine_saves_of_latest_go_to_the_status_line_not_a_toast(tmp_path):
+    fake = FakeSession()
+    app = TetrisApp(Config(run_dir=tmp_path / "run"), session_factory=lambda: fake)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        before = time.time()
+        fake.push(p.Checkpoint(p.LATEST, "run/latest/model.zip", 200_000))
+        await until(pilot, lambda: app.run_state.latest_saved_at is not None, 5, "the save")
+        assert before - 1 <= app.run_state.latest_saved_at <= time.time() + 1
+        clock = time.strftime("%H:%M:%S", time.localtime(app.run_state.latest_saved_at))
+        await pilot.pause(0.1)
+        assert f"saved {clock}" in screen_text(app).splitlines()[0]
+        assert not app._notifications  # no toast over the game log
+        fake.push(p.Checkpoint("keep", "run/slots/keep/model.zip", 210_000))
+        await until(pilot, lambda: bool(app._notifications), 5, "a toast for a slot")
+        assert "saved keep" in next(iter(app._notifications)).message
 
 
 REOPEN = """

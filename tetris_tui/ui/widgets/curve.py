@@ -45,7 +45,7 @@ class CurvePanel(Widget):
     CurvePanel > .curve--points { color: $success 45%; }
     CurvePanel > .curve--line { color: $success; text-style: bold; }
     CurvePanel > .curve--eval { color: $warning; text-style: bold; }
-    CurvePanel > .curve--running { color: $accent; text-style: bold; }
+    CurvePanel > .curve--running { color: $primary-lighten-2; text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -196,7 +196,7 @@ class CurvePanel(Widget):
             # The legend's marks in their lines' colours (a border title takes markup).
             self.border_title = title.replace(
                 FINISHED_MARK, f"[$success]{FINISHED_MARK}[/]"
-            ).replace(RUNNING_MARK, f"[$accent]{RUNNING_MARK}[/]")
+            ).replace(RUNNING_MARK, f"[$primary-lighten-2]{RUNNING_MARK}[/]")
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
 
