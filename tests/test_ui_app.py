@@ -212,6 +212,8 @@ async def test_reopening_a_run_shows_its_history_and_autostart(tmp_path):
         log.append(game)
     log.append(p.Checkpoint(p.LATEST, str(run / "latest/model.zip"), 16_000))
     log.close()
+    (run / p.LATEST).mkdir()  # the checkpoint itself: a start resumes from its timesteps
+    (run / p.LATEST / "meta.json").write_text('{"timesteps": 16000}')
     app, fake = make(tmp_path, autostart=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
