@@ -345,3 +345,39 @@ async def test_models_key_opens_the_models_screen(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ModelsScreen)
+
+
+async def test_a_viewer_whose_trainer_ended_starts_a_trainer_and_plays(tmp_path):
+    """An attached viewer starts nothing itself: `s` swaps in a new spawned session."""
+    from ui_helpers import FakeAttachedSession
+
+    from tetris_tui.ui.screens.models import ModelsRequest
+
+    viewer = FakeAttachedSession()
+    spawned: list[FakeSession] = []
+
+    def spawn() -> FakeSession:
+        spawned.append(FakeSession())
+        return spawned[-1]
+
+    app = TetrisApp(
+        Config(run_dir=tmp_path / "run"), session_factory=lambda: viewer, spawn_session=spawn
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.check_action("start", ()) is None  # its trainer runs
+        viewer.send(p.Stop())  # the trainer saves and ends
+        await settle(app, pilot)
+        assert app.state == p.STOPPED and not viewer.alive
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert len(spawned) == 1 and app.session is spawned[0]
+        assert len(spawned[0].started) == 1 and app.state == p.RUNNING
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert app.state == p.STOPPED
+        # Play from the models screen, as in any app.
+        model = tmp_path / "run" / "best"
+        app._models_closed(ModelsRequest("play", path=model))
+        await settle(app, pilot)
+        assert spawned[0].played == [model] and app.state == p.RUNNING

@@ -1,7 +1,10 @@
-"""Shared helpers for the UI tests: a scripted fake session, fixed data, snapshots.
+"""Shared helpers for the UI tests: scripted fake sessions, fixed data, snapshots.
 
-The fake stands in for ``TrainingSession`` where a test needs determinism
-(snapshots, key handling); the real worker is exercised in test_ui_worker.py.
+The fakes stand in for ``TrainingSession`` and ``AttachedSession`` where a test
+needs determinism (snapshots, key handling); the real worker is exercised in
+test_ui_worker.py. Each fake has exactly the methods of the class it stands in
+for (mypy checks them against the app's protocols): a fake with more would hide
+a missing method, as a ``start`` on the attached fake once did.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from textual.app import App
@@ -24,8 +28,8 @@ SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 T0 = 1_704_110_400.0
 
 
-class FakeSession:
-    """Scripted ``TrainingSession``: reacts to commands like a well-behaved worker."""
+class _FakeWorker:
+    """What both fakes share: a scripted worker that obeys commands."""
 
     attached = False
     read_only = False
@@ -44,17 +48,6 @@ class FakeSession:
     @property
     def alive(self) -> bool:
         return self._alive
-
-    def start(self, config: Config) -> None:
-        if self.fail_start is not None:
-            raise self.fail_start
-        self.started.append(config)
-        self._alive = True
-        self.push(p.Status(p.STARTING), p.Status(p.RUNNING, self.timesteps))
-
-    def start_play(self, config: Config, model_dir: Path) -> None:
-        self.played.append(model_dir)
-        self.start(config)
 
     def push(self, *events: p.Event) -> None:
         self.pending.extend(events)
@@ -99,6 +92,47 @@ class FakeSession:
             p.Status(p.STOPPED, self.timesteps),
         )
         self._alive = False
+
+
+class FakeSession(_FakeWorker):
+    """Scripted ``TrainingSession``: it starts workers."""
+
+    def start(self, config: Config) -> None:
+        if self.fail_start is not None:
+            raise self.fail_start
+        self.started.append(config)
+        self._alive = True
+        self.push(p.Status(p.STARTING), p.Status(p.RUNNING, self.timesteps))
+
+    def start_play(self, config: Config, model_dir: Path) -> None:
+        self.played.append(model_dir)
+        self.start(config)
+
+
+class FakeAttachedSession(_FakeWorker):
+    """Scripted ``AttachedSession``: a viewer of a running trainer; it starts nothing."""
+
+    attached = True
+
+    def __init__(self, read_only: bool = False) -> None:
+        super().__init__()
+        self.read_only = read_only
+        self.state = p.RUNNING
+        self._alive = True
+
+
+if TYPE_CHECKING:  # mypy: each fake is what the app takes, and only that
+    from tetris_tui.session.attached import AttachedSession
+    from tetris_tui.session.spawned import TrainingSession
+    from tetris_tui.ui.session_control import SessionLike, StartableSession
+
+    _spawned: StartableSession = TrainingSession()
+    _attached: SessionLike = AttachedSession(Path("run"))
+    _fake_spawned: StartableSession = FakeSession()
+    _fake_attached: SessionLike = FakeAttachedSession()
+    # A viewer starts nothing (warn_unused_ignores fails these if that changes).
+    _no_start: StartableSession = AttachedSession(Path("run"))  # type: ignore[assignment]
+    _no_fake_start: StartableSession = FakeAttachedSession()  # type: ignore[assignment]
 
 
 def fixed_board() -> p.Board:
@@ -271,7 +305,7 @@ class WidgetHost(App[None]):
         super().__init__()
         self.widget = widget
 
-    def compose(self):  # type: ignore[override]
+    def compose(self):
         yield self.widget
 
 

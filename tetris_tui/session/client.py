@@ -15,12 +15,8 @@ import os
 import socket
 import stat
 import struct
-from multiprocessing.connection import (
-    AuthenticationError,
-    Connection,
-    answer_challenge,
-    deliver_challenge,
-)
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 from pathlib import Path
 from typing import Any
 

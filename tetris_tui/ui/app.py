@@ -38,7 +38,12 @@ from tetris_tui.ui.preferences import Preferences
 from tetris_tui.ui.screens.error import ErrorScreen
 from tetris_tui.ui.screens.help import HelpScreen
 from tetris_tui.ui.screens.main import MainScreen
-from tetris_tui.ui.session_control import DRAIN_MAX, SessionControl, SessionLike
+from tetris_tui.ui.session_control import (
+    DRAIN_MAX,
+    SessionControl,
+    SessionLike,
+    StartableSession,
+)
 from tetris_tui.ui.widgets.status import IDLE, StatusInfo
 
 __all__ = ["TetrisApp", "SessionLike"]
@@ -95,6 +100,7 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         autostart: bool = False,
         session_factory: Callable[[], SessionLike] = TrainingSession,
         play_model: Path | None = None,
+        spawn_session: Callable[[], StartableSession] = TrainingSession,
     ) -> None:
         super().__init__()
         self.preferences = Preferences.load()  # theme, keys, board view, fps, pace, curve
@@ -102,6 +108,8 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         self.play_model = play_model  # set: a saved model plays; nothing trains
         self.autostart = autostart or play_model is not None
         self.session: SessionLike = session_factory()  # cheap: spawns nothing
+        # What `s` swaps in when this app's session cannot start (an ended viewer).
+        self.spawn_session = spawn_session
         self._history_pending = self.session.attached  # hold live events until it is shown
         self.view = config.view if config.watch else p.VIEW_OFF
         self.pace = config.pace  # the spectator's; training's speed is never changed here

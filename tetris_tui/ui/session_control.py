@@ -4,13 +4,17 @@ A mixin of ``TetrisApp`` (app.py routes keys and messages; this owns the
 session's life). Spawning and stopping can block for seconds, so each runs in
 a thread worker and reports back with ``call_from_thread``. A trainer outlives
 the app: quitting asks whether to stop it or leave it running, and an app that
-ends any other way (a hang-up, an exception) detaches from it.
+ends any other way (a hang-up, an exception) detaches from it. An attached
+viewer cannot start a worker; once its trainer has ended, ``s`` (or play from
+the models screen) swaps in a new spawned session, as in an app started here.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual import work
 
@@ -25,15 +29,16 @@ STOP_TIMEOUT = 15.0  # session.stop() escalates to terminate/kill after this
 STOP_GRACE = 30.0  # after `x`, force session.stop() if the worker has not ended by then
 
 
+@runtime_checkable
 class SessionLike(Protocol):
-    """What the app needs from a session: ``TrainingSession`` (it spawned the trainer)
-    or ``AttachedSession`` (it attached to a live one); tests pass a fake."""
+    """What the app needs to watch and command a worker: ``TrainingSession`` (it
+    spawned the trainer) or ``AttachedSession`` (it attached to a live one); tests
+    pass fakes. mypy checks the real ones and the fakes against it (``.ci/run``)."""
 
     attached: bool
     read_only: bool
     state: str
 
-    def start(self, config: Config) -> None: ...
     def send(self, command: p.Command) -> None: ...
     def drain(self, max_items: int = 500) -> list[p.Event]: ...
     def stop(self, timeout: float = 15.0) -> None: ...
@@ -44,10 +49,19 @@ class SessionLike(Protocol):
     def alive(self) -> bool: ...
 
 
+@runtime_checkable
+class StartableSession(SessionLike, Protocol):
+    """A session that starts workers: ``TrainingSession`` (not ``AttachedSession``)."""
+
+    def start(self, config: Config) -> None: ...
+    def start_play(self, config: Config, model_dir: Path) -> None: ...
+
+
 class SessionControl:
     """``action_start``, ``action_stop``, ``action_quit``, ``action_detach`` and their threads."""
 
     session: SessionLike
+    spawn_session: Callable[[], StartableSession]  # a new spawned session
     config: Config
     play_model: Any
     state: str
@@ -56,6 +70,17 @@ class SessionControl:
     _stopping: bool
     _quitting: bool
     _stop_requested_at: float | None
+
+    if TYPE_CHECKING:  # the rest comes from TetrisApp and textual's App
+        notify: Callable[..., None]
+        refresh_bindings: Callable[[], None]
+        check_action: Callable[[str, tuple[object, ...]], bool | None]
+        push_screen: Callable[..., Any]
+        exit: Callable[..., None]
+        call_from_thread: Callable[..., Any]
+        apply_events: Callable[[list[p.Event]], None]
+        run_config: Callable[[], Config]
+        _set_state: Callable[[str], None]
 
     def _trainer_alive(self) -> bool:
         return self.session.alive and self.play_model is None
@@ -81,17 +106,29 @@ class SessionControl:
         if finished is not None:  # training it again would only rewrite a finished run
             self.notify(finished, timeout=15)
             return
+        session = self._startable_session()
         self._starting = True
         self._set_state(p.STARTING)
-        self._start_session(self.run_config())
+        self._start_session(session, self.run_config())
+
+    def _startable_session(self) -> StartableSession:
+        """This app's session if it can start a worker; else (a viewer whose trainer
+        has ended) a new spawned one, which becomes this app's session."""
+        session = self.session
+        if not session.attached and isinstance(session, StartableSession):
+            return session
+        session.detach()
+        fresh = self.spawn_session()
+        self.session = fresh
+        return fresh
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
-    def _start_session(self, config: Config) -> None:
+    def _start_session(self, session: StartableSession, config: Config) -> None:
         try:
             if self.play_model is not None:
-                self.session.start_play(config, self.play_model)  # type: ignore[attr-defined]
+                session.start_play(config, self.play_model)
             else:
-                self.session.start(config)
+                session.start(config)
         except Exception as exc:  # noqa: BLE001 - RunLockedError and spawn failures
             self.call_from_thread(self._start_done, exc)
         else:
