@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import collect_until, of_kind, small_config
+from other_user import other_user_prefix, run_python_as_other, why_no_other_user
 
 from tetris_tui.config import EnvConfig
 from tetris_tui.protocol import (
@@ -27,6 +28,7 @@ from tetris_tui.protocol import (
     Resume,
     Status,
 )
+from tetris_tui.runs.runlock import LOCK_FILE, WORKER_LOCK_FILE
 from tetris_tui.runs.runlog import read_history
 from tetris_tui.runs.trainers import KEY_FILE, TRAINER_FILE, live_trainer
 from tetris_tui.session.attached import AttachedSession
@@ -138,11 +140,8 @@ def test_a_frozen_viewer_resyncs_with_no_gap_and_no_repeat(run_dir, monkeypatch)
     assert numbers[-1] >= last_played - 5  # it caught up after the freeze
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None or not Path("/usr/bin/python3").exists(),
-    reason="needs root, setpriv and a system python3 to act as another user",
-)
-def test_another_os_user_can_neither_connect_nor_command(tmp_path):
+@pytest.mark.skipif(other_user_prefix() is None, reason=why_no_other_user())
+def test_another_os_user_can_neither_connect_nor_command_nor_lock(tmp_path):
     shared = Path(tempfile.mkdtemp(prefix="tetris-tui-shared-", dir="/tmp"))
     try:
         os.chmod(shared, 0o755)
@@ -159,8 +158,9 @@ def test_another_os_user_can_neither_connect_nor_command(tmp_path):
 
 
 def _check_refused_as_nobody(shared: Path, run: Path) -> None:
-    # The run directory and trainer.json are world-readable; the key and socket are not.
-    assert stat.S_IMODE((run / KEY_FILE).stat().st_mode) == 0o600
+    # The run directory and trainer.json are world-readable; the key, socket and locks not.
+    for name in (KEY_FILE, LOCK_FILE, WORKER_LOCK_FILE):
+        assert stat.S_IMODE((run / name).stat().st_mode) == 0o600, name
     card = live_trainer(run)
     assert card is not None and stat.S_IMODE(Path(card.socket).stat().st_mode) == 0o600
     source = shared / "src"
@@ -172,12 +172,12 @@ def _check_refused_as_nobody(shared: Path, run: Path) -> None:
     for path in [source, *source.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     script = f"""
-import socket, sys
+import fcntl, os, socket, sys
 from pathlib import Path
 from tetris_tui.session.client import AttachError, connect
 from tetris_tui.protocol import Stop
 try:
-    connection, _ = connect(Path({str(run)!r}))
+    connection, _, _ = connect(Path({str(run)!r}))
     connection.send(Stop())
     print("CONNECTED")
 except AttachError as exc:
@@ -188,21 +188,20 @@ try:
     print("RAW CONNECTED")
 except PermissionError:
     print("raw: permission denied")
+try:  # a lock anyone could take would block training
+    fcntl.flock(os.open({str(run / WORKER_LOCK_FILE)!r}, os.O_RDONLY), fcntl.LOCK_SH)
+    print("LOCKED")
+except PermissionError:
+    print("lock: permission denied")
 """
-    result = subprocess.run(
-        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3"]
-        + ["-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
-    )
+    result = run_python_as_other(script, source)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2, result.stdout
+    assert len(lines) == 3, result.stdout
     assert lines[0].startswith("refused: cannot read") and "permission denied" in lines[0]
     assert "another user" in lines[0]
     assert lines[1] == "raw: permission denied"
+    assert lines[2] == "lock: permission denied"
 
 
 def test_a_card_that_cannot_be_written_leaves_no_temp_file(tmp_path, monkeypatch):

@@ -92,20 +92,25 @@ def socket_path(run_dir: Path) -> Path:
 def private_dir() -> Path:
     """A directory only this user can enter (for sockets of deep run directories).
 
-    ``<tmp>/tetris-tui-<uid>`` when it is ours and 0700; one planted there by
-    someone else (any owner, mode or file type) is refused, and a fresh private
-    directory beside it is used instead, so nobody can break attach that way.
+    ``<tmp>/tetris-tui-<uid>`` when it is our own directory (made 0700 if it was
+    wider). One planted there by someone else (another owner, a symlink, a file)
+    is refused, and a fresh private directory beside it is used instead: nobody
+    can break attach, or listen in, that way.
     """
     base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
     path = base / f"tetris-tui-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
-    try:
-        check_private(path, "directory", stat.S_IFDIR)
+    info = os.lstat(path)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+        if info.st_mode & 0o077:
+            os.chmod(path, 0o700)
         return path
-    except UnsafePathError as exc:
-        import warnings
+    import warnings
 
+    try:
+        check_private(path, "directory", stat.S_IFDIR, info)
+    except UnsafePathError as exc:
         warnings.warn(f"{exc}; using a fresh private directory instead", stacklevel=2)
     return Path(tempfile.mkdtemp(prefix=f"tetris-tui-{os.getuid()}-", dir=base))
 

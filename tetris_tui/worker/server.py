@@ -113,6 +113,9 @@ class ViewerServer:
                 self._socket.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
+        if self.path.parent.name.startswith(f"tetris-tui-{os.getuid()}-"):
+            with contextlib.suppress(OSError):
+                self.path.parent.rmdir()  # a fresh one, made when the usual was planted
         with contextlib.suppress(OSError):
             (self.run_dir / KEY_FILE).unlink()  # no secret outlives its trainer
         with contextlib.suppress(OSError):
