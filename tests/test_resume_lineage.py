@@ -115,7 +115,7 @@ async def test_a_reopened_run_shows_where_it_resumes_and_never_goes_back(run_dir
 
     app = TetrisApp(_config(run_dir, total_timesteps=SAVED + 256, fps=20.0))
     async with app.run_test(size=(100, 30)) as pilot:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while app.main.status_bar.info.timesteps == 0 and time.monotonic() < deadline:
             await pilot.pause(0.05)  # the reopened run's history is shown
         await pilot.pause(0.3)
@@ -123,7 +123,7 @@ async def test_a_reopened_run_shows_where_it_resumes_and_never_goes_back(run_dir
         assert shown == SAVED  # not the lost games' timesteps (up to 2,600)
         await pilot.press("s")
         seen = []
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 150
         while app.state != p.FINISHED and time.monotonic() < deadline:
             seen.append(app.main.status_bar.info.timesteps)
             await pilot.pause(0.05)

@@ -99,7 +99,7 @@ async def test_s_in_the_app_and_headless_say_the_run_is_finished(run_dir):
     async with app.run_test(size=(100, 30)) as pilot:
         original = app.notify
         app.notify = lambda message, **kw: (notes.append(message), original(message, **kw))  # type: ignore[method-assign]
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while app.timesteps == 0 and time.monotonic() < deadline:
             await pilot.pause(0.1)  # the reopened run's history is shown
         await pilot.press("s")
