@@ -206,8 +206,17 @@ def describe(name: str, directory: Path) -> CheckpointInfo:
         best_lines=meta.get("best_lines_mean"),
         lines_mean=meta.get("lines_mean"),
         saved_at=meta.get("saved_at"),
-        env_kind=str(meta.get("config", {}).get("env", {}).get("kind", "?")),
+        env_kind=_env_label(meta),
     )
+
+
+def _env_label(meta: dict[str, Any]) -> str:
+    """The env kind, then its rule set unless the default (``placement research 10x10``)."""
+    from tetris_tui.runs.listing import rules_label
+
+    kind = str(meta.get("config", {}).get("env", {}).get("kind", "?"))
+    rules = rules_label(meta)
+    return kind if rules == "gymnasium" else f"{kind} {rules}"
 
 
 def resolve_model(run_dir: Path, name_or_path: str) -> Path:

@@ -48,6 +48,19 @@ class RunRow:
     steps_per_sec: float | None
     best: float | None
     last_activity: float | None
+    rules: str = "gymnasium"  # rules.base.describe of the run's rule set
+
+
+def rules_label(meta: dict) -> str:
+    """The rule set a meta.json's config plays (``describe``: gymnasium, research 10x10...)."""
+    from tetris_tui.rules.base import describe
+
+    env = (meta.get("config") or {}).get("env") or {}
+    return describe(
+        str(env.get("rules", "gymnasium")),
+        int(env.get("height", 20)),
+        str(env.get("randomizer", "bag")),
+    )
 
 
 def find_runs(roots: Iterable[Path]) -> list[Path]:
@@ -62,7 +75,13 @@ def list_runs(roots: Iterable[Path]) -> list[RunRow]:
     """One row per run under ``roots``, plus every live trainer registered elsewhere."""
     paths = {p.resolve() for p in find_runs(roots)}
     paths |= {Path(card.run_dir) for card in registered_trainers()}
-    return [describe_run(path) for path in sorted(paths)]
+    return [_with_rules(describe_run(path)) for path in sorted(paths)]
+
+
+def _with_rules(row: RunRow) -> RunRow:
+    import dataclasses
+
+    return dataclasses.replace(row, rules=rules_label(_read_json(row.path / LATEST / "meta.json")))
 
 
 def describe_run(
@@ -132,6 +151,9 @@ def format_runs(rows: list[RunRow], now: float | None = None) -> str:
     studies = [study_label(row.path) for row in rows]  # a tune trial's "STUDY #7"
     if any(studies):
         header += ("STUDY",)
+    other_rules = any(row.rules != "gymnasium" for row in rows)
+    if other_rules:
+        header += ("RULES",)
     table = [header]
     for row, study in zip(rows, studies, strict=True):
         table.append(
@@ -145,6 +167,7 @@ def format_runs(rows: list[RunRow], now: float | None = None) -> str:
                 _ago(now - row.last_activity) if row.last_activity else "-",
             )
             + ((study or "-",) if any(studies) else ())
+            + ((row.rules,) if other_rules else ())
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     return "\n".join(

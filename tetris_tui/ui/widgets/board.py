@@ -69,13 +69,10 @@ class BoardView(Widget):
         old, old_side = self.frame, self._side_cache
         self.frame = frame
         self._side_cache = None
-        if (
-            old is None
-            or old_side is None
-            or not self.watching
-            or len(old.cells) != len(frame.cells)
-            or not self.size
-        ):
+        if old is not None and len(old.cells) != len(frame.cells):
+            self.refresh(layout=True)  # another board height (the run's rules)
+            return
+        if old is None or old_side is None or not self.watching or not self.size:
             self.refresh()
             return
         look = self._make_look()
@@ -90,7 +87,7 @@ class BoardView(Widget):
         scale, height, offset = self.scale, look.height, look.offset
         lines: set[int] = set()
         old_marks, new_marks = old.highlight or b"", new.highlight or b""
-        for row in range(BOARD_ROWS):
+        for row in range(self.rows):
             cut = slice(row * BOARD_COLS, (row + 1) * BOARD_COLS)
             if old.cells[cut] != new.cells[cut] or old_marks[cut] != new_marks[cut]:
                 lines.update(range(row * scale - offset, (row + 1) * scale - offset))
@@ -122,6 +119,12 @@ class BoardView(Widget):
 
     # -- layout ----------------------------------------------------------------------
     @property
+    def rows(self) -> int:
+        """Board rows: the frame's (20, or 10 under the research rules), else 20."""
+        frame = self.frame
+        return len(frame.cells) // BOARD_COLS if frame is not None and frame.cells else BOARD_ROWS
+
+    @property
     def well_width(self) -> int:
         return BOARD_COLS * 2 * self.scale
 
@@ -129,7 +132,7 @@ class BoardView(Widget):
         return self.well_width + SIDE_WIDTH
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return BOARD_ROWS * self.scale
+        return self.rows * self.scale
 
     # -- drawing ---------------------------------------------------------------------
     def _overlay(self) -> tuple[str, ...]:
@@ -162,7 +165,7 @@ class BoardView(Widget):
                 base + self.get_component_rich_style("board--value"),
             )
         width, height = self.size
-        offset = max(0, BOARD_ROWS * self.scale - height)
+        offset = max(0, self.rows * self.scale - height)
         return Look(width, height, offset, *palette)
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -212,14 +215,14 @@ class BoardView(Widget):
         well = look.well
         overlay = self._overlay()
         if overlay:
-            top = (BOARD_ROWS * scale - len(overlay)) // 2
+            top = (self.rows * scale - len(overlay)) // 2
             index = row_y - top
             if 0 <= index < len(overlay):
                 text = overlay[index][:width].center(width)
                 return [Segment(text, well + look.message)]
         empty = Segment((" ·" if scale == 1 else "  · ")[: 2 * scale], well)
         frame = self.frame
-        if frame is None or not self.watching or len(frame.cells) < BOARD_ROWS * BOARD_COLS:
+        if frame is None or not self.watching or len(frame.cells) < BOARD_COLS:
             return [empty] * BOARD_COLS
         board_row = row_y // scale
         start = board_row * BOARD_COLS
