@@ -37,6 +37,7 @@ CLI = [sys.executable, "-m", "tetris_tui"]
         (["--max-trials", "-1"], "--max-trials must be > 0"),
         (["--steps-per-trial", "10", "--minutes-per-trial", "1"], "not allowed with"),
         (["--minutes-per-trial", "0"], "--minutes-per-trial must be > 0"),
+        (["--objective-games", "0"], "--objective-games must be > 0"),
         (["--sampler", "grid"], "invalid choice"),
         (["--storage", "redis://host/0"], "expected a database URL"),
         (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "cannot open --storage"),
@@ -139,9 +140,12 @@ def test_evaluation_tail_reads_only_new_whole_records(tmp_path: Path):
     )
     tail = EvaluationTail(tmp_path)
     assert tail.read() == [(1024, 2.5)]
+    assert not tail.running
     with open(events, "a") as handle:  # the torn line is finished
         handle.write('mes":3,"lines_mean":7.0,"lines_max":9,"kind":"evaluation"}\n')
+        handle.write('{"state":"running","timesteps":0,"message":"","kind":"status"}\n')
     assert tail.read() == [(2048, 7.0)]
+    assert tail.running  # a --minutes-per-trial budget starts here
     assert tail.read() == []
 
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from tetris_tui.cli_options import fail, finite_float
+from tetris_tui.tune.spec import OBJECTIVE_GAMES, OBJECTIVE_PIECES
 
 NAME = "tune"
 HELP = "search training settings: an Optuna study whose trials are runs"
@@ -52,6 +53,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STEPS",
         help="report an evaluation to Optuna every STEPS (default: 5 per trial)",
     )
+    parser.add_argument(
+        "--objective-games",
+        type=int,
+        default=OBJECTIVE_GAMES,
+        metavar="N",
+        help=f"greedy games that score a trial, on fixed seeds (default {OBJECTIVE_GAMES})",
+    )
+    parser.add_argument(
+        "--objective-pieces",
+        type=int,
+        default=OBJECTIVE_PIECES,
+        metavar="N",
+        help=f"cap on pieces per scoring game (default {OBJECTIVE_PIECES:,})",
+    )
     parser.add_argument("--sampler", choices=("tpe", "random"), default="tpe")
     parser.add_argument("--pruner", choices=("median", "halving", "none"), default="median")
     parser.add_argument("--seed", dest="tune_seed", type=int, default=None, metavar="S")
@@ -76,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     from tetris_tui.tune.spec import DEFAULT_STEPS, EVALS_PER_TRIAL, TuneSpec, write_study_file
     from tetris_tui.tune.storage import StorageError, describe, load_study, open_storage
 
-    for name in ("trials", "max_trials", "workers", "steps_per_trial", "tune_eval_every"):
+    numbers = ("trials", "max_trials", "workers", "steps_per_trial", "tune_eval_every")
+    for name in (*numbers, "objective_games", "objective_pieces"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             fail(f"--{name.removeprefix('tune_').replace('_', '-')} must be > 0, got {value}")
@@ -104,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         steps_per_trial=steps,
         minutes_per_trial=args.minutes_per_trial,
         eval_every=eval_every,
+        objective_games=args.objective_games,
+        objective_pieces=args.objective_pieces,
         space=_space(args.space),
         trainer_args=_trainer_args(args.trainer_args),
     )

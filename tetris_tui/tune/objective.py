@@ -79,12 +79,15 @@ def run_trial(
     )
     trainer = _start_trainer(spec, run_dir, params)
     deadline = None
-    if spec.minutes_per_trial is not None:
-        deadline = time.monotonic() + 60.0 * spec.minutes_per_trial
     evaluations = EvaluationTail(run_dir)
     try:
         while trainer.poll() is None:
-            for timesteps, mean in evaluations.read():
+            found = evaluations.read()
+            if deadline is None and spec.minutes_per_trial and evaluations.running:
+                # The budget is training time: start-up (seconds, minutes on a busy
+                # machine) is not the trial's to pay.
+                deadline = time.monotonic() + 60.0 * spec.minutes_per_trial
+            for timesteps, mean in found:
                 trial.report(mean, timesteps)
                 trial.set_user_attr("timesteps", timesteps)
                 if trial.should_prune():
@@ -140,12 +143,14 @@ def score(spec: TuneSpec, run_dir: Path, which: str) -> float:
 
 
 class EvaluationTail:
-    """New ``evaluation`` records of a run's ``events.jsonl``, read from where we left off."""
+    """New ``evaluation`` records of a run's ``events.jsonl``, read from where we left off,
+    and whether the trainer has started training."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / "events.jsonl"
         self.offset = 0
         self.seen: set[int] = set()
+        self.running = False  # the trainer said it trains
 
     def read(self) -> list[tuple[int, float]]:
         try:
@@ -158,6 +163,8 @@ class EvaluationTail:
         self.offset += end
         found = []
         for line in data[:end].splitlines():
+            if b'"state":"running"' in line:
+                self.running = True
             if b'"evaluation"' not in line:
                 continue
             with contextlib.suppress(ValueError, KeyError, TypeError):
