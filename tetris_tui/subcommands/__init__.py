@@ -7,6 +7,6 @@ adding a module and listing it here; ``cli.py`` builds the parser from this list
 
 from __future__ import annotations
 
-from tetris_tui.subcommands import attach, ls, models, play, replay, serve, tune
+from tetris_tui.subcommands import attach, compare, export, ls, models, play, replay, serve, tune
 
-SUBCOMMANDS = (attach, ls, models, play, replay, serve, tune)
+SUBCOMMANDS = (attach, ls, models, play, replay, serve, tune, compare, export)

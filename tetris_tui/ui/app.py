@@ -76,6 +76,7 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         Binding("minus", "slower", "slower", key_display="-", group=_speed, id="slower"),
         Binding("r", "replay", "replay best", show=False, id="replay"),
         Binding("m", "models", "models", id="models"),
+        Binding("c", "compare", "compare runs", show=False, id="compare"),
         Binding("k", "keep_slot", "keep slot", show=False, id="keep_slot"),
         Binding("f", "follow", "follow", show=False, id="follow"),
         Binding("e", "show_error", "error", show=False, id="error"),
@@ -293,6 +294,12 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         if self.last_error is not None:
             error = self.last_error
             self.push_screen(ErrorScreen(error.message, error.traceback), self._error_closed)
+
+    def action_compare(self) -> None:
+        """This run's curve beside others (``a`` there adds runs found as ``ls`` finds them)."""
+        from tetris_tui.ui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen([self.config.run_dir]))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
