@@ -37,7 +37,7 @@ from tetris_tui.protocol import (
 from tetris_tui.runs.runlog import games_after
 from tetris_tui.runs.trainers import TrainerInfo
 from tetris_tui.session.client import AttachError, connect
-from tetris_tui.session.inbox import Inbox
+from tetris_tui.session.inbox import INBOX_LIMIT, Inbox
 
 __all__ = ["AttachedSession", "AttachError"]
 
@@ -47,7 +47,9 @@ class AttachedSession:
 
     attached = True
 
-    def __init__(self, run_dir: Path, read_only: bool = False) -> None:
+    def __init__(
+        self, run_dir: Path, read_only: bool = False, inbox_limit: int = INBOX_LIMIT
+    ) -> None:
         self.run_dir = run_dir
         self.read_only = read_only
         self.state = "idle"
@@ -55,7 +57,7 @@ class AttachedSession:
         self._connection: Any = None
         self.card: TrainerInfo | None = None
         self._pid: int | None = None
-        self._incoming = Inbox()
+        self._incoming = Inbox(inbox_limit)
         self._backlog: list[Event] = []
         self._send_lock = threading.Lock()
         self._closed = threading.Event()

@@ -30,9 +30,14 @@ class Inbox:
         self.dropped = 0  # games and frames dropped here (games come back by Resync)
 
     def put(self, message: Any) -> None:
-        """One message from the trainer: an event, or a list of them."""
+        """One message from the trainer: an event, or a list of events and batches of
+        games (lists themselves), kept here one event per slot."""
         with self._lock:
-            self._events.extend(message if isinstance(message, list) else [message])
+            for item in message if isinstance(message, list) else [message]:
+                if isinstance(item, list):
+                    self._events.extend(item)
+                else:
+                    self._events.append(item)
             if len(self._events) > self.limit:
                 self._compact()
 
