@@ -38,9 +38,9 @@ def main(argv: list[str]) -> int:
     spec = TuneSpec.from_json(argv[0])
     slot = int(argv[1])
     trials = int(argv[2]) if len(argv) > 2 else spec.trials_per_worker
-    stop = threading.Event()
+    stop = StopFlag()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, stop.on_signal)
     lock = liveness.WorkerLock(spec.dir)
     try:
         return Worker(spec, slot, lock, stop).loop(trials)
@@ -51,8 +51,23 @@ def main(argv: list[str]) -> int:
         lock.release()
 
 
+class StopFlag:
+    """Set by a signal handler, which must take no lock (an Event's set() does)."""
+
+    def __init__(self) -> None:
+        self._signals: list[int] = []
+
+    def on_signal(self, signum: int, _frame: Any) -> None:
+        self._signals.append(signum)
+
+    def is_set(self) -> bool:
+        return bool(self._signals)
+
+
 class Worker:
-    def __init__(self, spec: TuneSpec, slot: int, lock: liveness.WorkerLock, stop: Any) -> None:
+    def __init__(
+        self, spec: TuneSpec, slot: int, lock: liveness.WorkerLock, stop: StopFlag
+    ) -> None:
         self.spec = spec
         self.slot = slot
         self.lock = lock
