@@ -258,7 +258,7 @@ class _Viewer:
             if items:
                 try:
                     self.connection.send(items)
-                except (OSError, ValueError):
+                except (OSError, ValueError, TypeError):  # TypeError: closed under the send
                     break
             elif self.outbox.closed:
                 return
