@@ -22,14 +22,29 @@ class BestReplay:
 
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / REPLAYS_DIR / BEST_REPLAY
+        self._read: tuple[tuple[int, int, int], tuple[int, int] | None] | None = None
         self.best = self._on_disk()
 
     def _on_disk(self) -> tuple[int, int] | None:
+        """(lines, -pieces) of the file; parsed again only when it changed.
+
+        Each offer looks twice, and the file holds a whole game: early in
+        training, re-parsing it every time was most of what recording cost.
+        """
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if self._read is not None and self._read[0] == signature:
+            return self._read[1]
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return int(data["lines"]), -int(data["pieces"])
+            found: tuple[int, int] | None = (int(data["lines"]), -int(data["pieces"]))
         except (OSError, ValueError, KeyError, TypeError):
-            return None
+            found = None
+        self._read = (signature, found)
+        return found
 
     def current(self) -> tuple[int, int] | None:
         """The best on disk (another writer may have raised it), else the one known."""
