@@ -84,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except (CheckpointError, ConfigError) as exc:
         fail(str(exc))
-    if args.play_headless or args.headless:
+    headless = args.play_headless or args.headless
+    if rules_from_args(args, "play_") and not headless:
+        fail("--rules, --height and --randomizer go with --headless (the app plays its own)")
+    if headless:
         return play_headless(
             model_dir,
             args.games,
