@@ -155,3 +155,49 @@ def test_cli_modules_import_no_cycle():
             for alias in node.names
         }
         assert "tetris_tui.cli" not in imported, path
+
+
+MISPLACED = [
+    (["--total-timesteps", "0", "models"], "--total-timesteps before `models`"),
+    (["--device", "cuda", "--seed", "3", "ls"], "--device, --seed before `ls`"),
+    (["--env=raw", "play", "best"], "--env before `play`"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), MISPLACED)
+def test_training_options_before_a_subcommand_are_refused(tmp_path, args, message):
+    result = run_cli("--checkpoints", str(tmp_path), *args, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_shared_options_before_a_subcommand_still_work(tmp_path):
+    result = run_cli(
+        "--checkpoints", str(tmp_path), "models", "--checkpoints", "models", timeout=60
+    )
+    assert result.returncode == 2 and "no run directory models" in result.stderr
+    result = run_cli("--checkpoints", str(tmp_path), "ls", str(tmp_path), timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_read_only_with_no_live_trainer_is_refused(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("--read-only", "--checkpoints", str(run), timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "--read-only watches a live trainer, and none runs" in result.stderr
+    assert not run.exists()  # nothing was started or created
+
+
+def test_play_on_a_missing_cuda_is_refused_before_start_up(tmp_path):
+    if _has_cuda():
+        pytest.skip("this machine has CUDA")
+    (tmp_path / "latest").mkdir()
+    (tmp_path / "latest" / "model.zip").write_bytes(b"not loaded: refused before")
+    (tmp_path / "latest" / "meta.json").write_text("{}")
+    for args in (["play", "latest"], ["play", "latest", "--headless"]):
+        result = run_cli(*args, "--device", "cuda", "--checkpoints", str(tmp_path), timeout=120)
+        assert result.returncode == 2 and result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "CUDA is not available" in result.stderr

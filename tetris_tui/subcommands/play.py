@@ -15,6 +15,7 @@ from tetris_tui.cli_options import (
     rules_from_args,
 )
 from tetris_tui.config import Config, ConfigError
+from tetris_tui.preflight import check_device
 from tetris_tui.runs.checkpoints import BEST, LATEST, CheckpointError, resolve_model
 
 NAME = "play"
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir: Path = args.checkpoints
     try:
         model_dir = resolve_model(run_dir, args.model or _default_model(run_dir))
+        check_device(args.play_device)  # before start-up: CUDA must exist
         config = Config(
             run_dir=run_dir,
             seed=args.play_seed,
