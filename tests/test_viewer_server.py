@@ -17,7 +17,6 @@ from tetris_tui.runs.runlog import games_after
 from tetris_tui.runs.trainers import KEY_FILE, TRAINER_FILE
 from tetris_tui.session.attached import AttachedSession
 from tetris_tui.session.client import connect
-from tetris_tui.session.inbox import Inbox
 from tetris_tui.session.spawned import TrainingSession
 from tetris_tui.worker import server as server_module
 
@@ -83,6 +82,8 @@ def test_close_with_a_viewer_subscribed_but_not_started(served):
 
 
 def test_the_inbox_keeps_status_and_the_newest_frame_and_drops_games_for_a_resync():
+    from tetris_tui.session.inbox import Inbox
+
     inbox = Inbox(limit=100)
     inbox.put([Status("running", 1)])
     for number in range(1, 1001):
