@@ -16,7 +16,9 @@ is how the journal, which has no heartbeat, learns of a dead worker.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 JOURNAL_FILE = "study.journal"
 HEARTBEAT_S = 10
 GRACE_S = 60
+SCHEMA_TRIES = 5
 _SCHEMES = ("postgresql", "postgres", "mysql", "sqlite")
 
 
@@ -64,15 +67,24 @@ def open_storage(url: str | None, study_dir: Path) -> Any:
         return JournalStorage(JournalFileBackend(str(study_dir / JOURNAL_FILE)))
     check_url(url)
     quiet()
-    try:
-        return optuna.storages.RDBStorage(
-            with_driver(url),
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S,
-            engine_kwargs={"pool_pre_ping": True},
-        )
-    except Exception as exc:  # noqa: BLE001 - driver errors vary; the user needs one line
-        raise StorageError(f"cannot open --storage {redact(url)}: {_first_line(exc)}") from None
+    for attempt in range(SCHEMA_TRIES):
+        try:
+            return optuna.storages.RDBStorage(
+                with_driver(url),
+                heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S,
+                engine_kwargs={"pool_pre_ping": True},
+            )
+        except Exception as exc:  # noqa: BLE001 - driver errors vary; the user needs one line
+            # Machines that start at once on an empty database race to create its
+            # tables (PostgreSQL: duplicate key in pg_type): the loser tries again.
+            racing = any(word in str(exc) for word in ("duplicate key", "already exists"))
+            if not racing or attempt == SCHEMA_TRIES - 1:
+                raise StorageError(
+                    f"cannot open --storage {redact(url)}: {_first_line(exc)}"
+                ) from None
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
 
 
 def with_driver(url: str) -> str:
