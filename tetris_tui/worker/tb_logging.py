@@ -19,16 +19,23 @@ Worker side only: it imports stable-baselines3.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import CSVOutputFormat, KVWriter, Logger
+from stable_baselines3.common.logger import (
+    CSVOutputFormat,
+    KVWriter,
+    Logger,
+    TensorBoardOutputFormat,
+)
 
 from tetris_tui.config import Config
 from tetris_tui.protocol import Evaluation, SpectatorGame
 
 PROGRESS_FILE = "progress.csv"
+FLUSH_EVERY = 1.0  # seconds between flushes of the event file
 
 
 def tensorboard_folder(config: Config) -> Path | None:
@@ -60,15 +67,37 @@ class AppendingCSV(CSVOutputFormat):
         self.file.seek(0, 2)
 
 
+class ThrottledTensorBoard(TensorBoardOutputFormat):
+    """SB3's TensorBoard writer, flushing at most once a ``every`` seconds.
+
+    SB3 flushes the event file after every dump, and a flush waits for the
+    writer's thread: 4-7 ms of wall time per dump on these 2 busy cores, ~1.4 ms
+    of it CPU (a dump every rollout is ~7 a second at the default speed). The
+    scalars are still queued at every dump; only the wait is bounded by time.
+    Closing flushes what is left.
+    """
+
+    def __init__(self, folder: str, every: float = FLUSH_EVERY) -> None:
+        super().__init__(folder)
+        flush = self.writer.flush
+        flushed_at = [0.0]
+
+        def throttled() -> None:
+            now = time.monotonic()
+            if now - flushed_at[0] >= every:
+                flushed_at[0] = now
+                flush()
+
+        self.writer.flush = throttled  # type: ignore[method-assign]
+
+
 def run_logger(config: Config) -> Logger | None:
     """The SB3 logger for ``--tensorboard`` / ``--csv``; None when both are off."""
     formats: list[KVWriter] = []
     folder = tensorboard_folder(config)
     if folder is not None:
-        from stable_baselines3.common.logger import TensorBoardOutputFormat
-
         folder.mkdir(parents=True, exist_ok=True)
-        formats.append(TensorBoardOutputFormat(str(folder)))
+        formats.append(ThrottledTensorBoard(str(folder)))
     if config.csv:
         formats.append(AppendingCSV(str(Path(config.run_dir) / PROGRESS_FILE)))
     if not formats:
