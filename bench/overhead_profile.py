@@ -17,6 +17,7 @@ training thread's ``learn()``; the parts nest (the tick includes what it calls).
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import json
 import os
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +94,13 @@ def timed_worker(config: Config, events: Any, commands: Any, stop_flag: Any) -> 
         threads[thread.native_id or 0] = thread.name
 
     threading.Thread.start = start  # type: ignore[method-assign]
-    try:
-        worker_entry(config, events, commands, stop_flag)
-    finally:
+
+    def write() -> None:
         names = {str(k): v for k, v in threads.items()}
         (config.run_dir / "parts.json").write_text(json.dumps({"parts": table, "threads": names}))
+
+    atexit.register(write)  # the worker ends with os._exit, after the atexit handlers
+    worker_entry(config, events, commands, stop_flag)
 
 
 def _cpu_by_task(pids: list[int]) -> dict[tuple[int, int], float]:
@@ -133,9 +137,10 @@ def main() -> int:
     session = TrainingSession()
     session._spawn(timed_worker, (config,), RunLock(run))
     worker = session.pid
-    done, cpu = False, {}
+    done, cpu, kinds = False, {}, Counter()
     while not done:
         for event in session.drain(max_items=1000):
+            kinds[type(event).__name__] += 1
             done = done or (isinstance(event, Status) and event.state in TERMINAL_STATES)
         if worker is not None:
             cpu.update(_cpu_by_task([worker, *descendants(worker)]))
@@ -148,6 +153,7 @@ def main() -> int:
     print(f"{'ms':>9} {'% learn':>8} {'calls':>8}  part")
     for name, (seconds, calls) in sorted(table.items(), key=lambda kv: -kv[1][0]):
         print(f"{seconds * 1000:9.1f} {100 * seconds / learn:8.2f} {calls:8d}  {name}")
+    print("events received:", ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()))
     print("CPU-s by thread, whole life (start-up included):")
     for (pid, task), seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
         if seconds > 0:
