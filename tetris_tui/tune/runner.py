@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tetris_tui.runs.trainers import live_trainer
 from tetris_tui.tune import liveness
 from tetris_tui.tune.objective import STOP_WAIT_S, _die_with_parent
 from tetris_tui.tune.spec import TuneSpec
@@ -58,6 +59,10 @@ def snapshot(study: Any) -> Snapshot:
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
         run_dir = Path(attrs["run_dir"]) if "run_dir" in attrs else None
+        timesteps = int(attrs.get("timesteps", 0) or 0)
+        if trial.state.name == "RUNNING" and run_dir is not None:
+            card = live_trainer(run_dir)  # this machine's trainer: its steps right now
+            timesteps = max(timesteps, card.timesteps) if card is not None else timesteps
         note = attrs.get("fail_reason", "")
         if attrs.get("interrupted"):
             note = "interrupted (resumed on the next run)"
@@ -66,7 +71,7 @@ def snapshot(study: Any) -> Snapshot:
             state=trial.state.name,
             params=dict(trial.params),
             value=trial.value if trial.state.name == "COMPLETE" else None,
-            timesteps=int(attrs.get("timesteps", 0) or 0),
+            timesteps=timesteps,
             host=str(attrs.get("host", "")),
             run_dir=run_dir if run_dir is not None and run_dir.is_dir() else None,
             reports=dict(trial.intermediate_values),
