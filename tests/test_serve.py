@@ -27,6 +27,7 @@ import psutil
 import pytest
 
 from tetris_tui.runs.trainers import live_trainer
+from tetris_tui.subcommands.serve import TAB_CODE
 
 pytestmark = pytest.mark.slow
 
@@ -90,8 +91,10 @@ class Served:
 
 
 def _is_app(process: psutil.Process) -> bool:
+    """A tab's app: ``python -c TAB_CODE RUN`` (not the shell that textual-serve starts it in)."""
     with contextlib.suppress(psutil.Error):
-        return "tetris_tui" in process.cmdline() and "serve" not in process.cmdline()
+        command = process.cmdline()
+        return len(command) > 2 and command[1:3] == ["-c", TAB_CODE]
     return False
 
 
@@ -123,6 +126,9 @@ class Tab:
 
     async def focus(self) -> None:
         await self.ws.send_json(["focus"])
+
+    async def keys(self, text: str) -> None:
+        await self.ws.send_json(["stdin", text])
 
     @property
     def text(self) -> str:
@@ -209,10 +215,31 @@ async def test_each_tab_is_its_own_app_watching_a_live_trainer_read_only(served,
                 await tab.wait_for("READ-ONLY")
             apps = server.apps()
             assert len({app.pid for app in apps}) == 2, [app.cmdline() for app in apps]
-            assert all("--read-only" in app.cmdline() for app in apps)
+            assert not any("--control" in app.cmdline() for app in apps)
     finally:
         os.kill(card.pid, signal.SIGTERM)
         psutil.wait_procs([psutil.Process(card.pid)], timeout=60)
+
+
+async def test_a_tab_on_an_idle_run_starts_a_trainer_that_outlives_the_tab(served, tmp_path):
+    run = tmp_path / "run"
+    server = served()  # the default: read-only toward a live trainer, but none runs yet
+    card = None
+    try:
+        async with Tab(server.url) as tab:
+            await tab.wait_for("press s to start")
+            await tab.focus()
+            await tab.keys("s")
+            await tab.wait_for("RUNNING")
+            card = live_trainer(run)
+            assert card is not None
+        _, alive = psutil.wait_procs(server.apps(), timeout=30)  # the tab's app ends with it
+        assert not alive
+        assert live_trainer(run) is not None  # and its trainer trains on
+    finally:
+        if card is not None:
+            os.kill(card.pid, signal.SIGTERM)
+            psutil.wait_procs([psutil.Process(card.pid)], timeout=60)
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
