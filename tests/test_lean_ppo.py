@@ -129,3 +129,55 @@ def test_other_policies_train_with_sb3s_update() -> None:
     model = LeanPPO("MlpPolicy", build_vec_env(config), n_steps=32, batch_size=64, seed=1)
     model.learn(256)
     assert model.num_timesteps == 256 and "train/loss" in model.logger.name_to_value
+
+
+def _counted(rollout: Rollout, train: Callable[[PPO], None]) -> tuple[dict[str, float], int]:
+    """What one ``train`` from the rollout logged (nothing left from before), and its epochs."""
+    rollout.model.logger.name_to_value.clear()
+    before = rollout.model._n_updates
+    figures = rollout.train_with(train)
+    return figures, rollout.model._n_updates - before
+
+
+def _both_updates(rollout: Rollout) -> tuple[dict[str, float], int, torch.Tensor, torch.Tensor]:
+    """SB3's update and the lean one from the same rollout must agree; the lean one's results."""
+    sb3_figures, sb3_epochs = _counted(rollout, PPO.train)
+    sb3_probs, sb3_values = rollout.outputs()
+    lean_figures, lean_epochs = _counted(rollout, LeanPPO.train)
+    lean_probs, lean_values = rollout.outputs()
+    assert lean_epochs == sb3_epochs
+    torch.testing.assert_close(lean_probs, sb3_probs, rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(lean_values, sb3_values, rtol=1e-4, atol=1e-4)
+    assert set(lean_figures) == set(sb3_figures)
+    for name in ("value_loss", "approx_kl", "loss", "clip_range_vf"):
+        key = f"train/{name}"
+        if key in sb3_figures:
+            assert lean_figures[key] == pytest.approx(sb3_figures[key], rel=1e-3, abs=1e-6), key
+    return lean_figures, lean_epochs, lean_probs, lean_values
+
+
+def test_target_kl_stops_both_updates_at_the_same_minibatch(rollout: Rollout) -> None:
+    model = rollout.model
+    rollout.train_with(lambda m: None)
+    start_probs, _ = rollout.outputs()
+    _figures, full_epochs, full_probs, _ = _both_updates(rollout)
+    model.target_kl = 1e-9  # the first step moves the policy past it: stop at the second
+    try:
+        _figures, epochs, probs, _ = _both_updates(rollout)
+    finally:
+        model.target_kl = None
+    assert full_epochs == model.n_epochs > 1 and epochs == 1
+    assert (probs - start_probs).abs().max() > 1e-4  # one step was taken
+    assert (probs - full_probs).abs().max() > 1e-3  # and no more
+
+
+def test_clip_range_vf_clips_the_values_as_sb3_does(rollout: Rollout) -> None:
+    model = rollout.model
+    _figures, _epochs, _probs, free_values = _both_updates(rollout)
+    model.clip_range_vf = lambda _progress: 0.01
+    try:
+        figures, _epochs, _probs, values = _both_updates(rollout)
+    finally:
+        model.clip_range_vf = None
+    assert figures["train/clip_range_vf"] == 0.01
+    assert (values - free_values).abs().max() > 1e-3  # the clipping changed the update
