@@ -138,3 +138,30 @@ def test_alive_can_be_read_while_the_start_thread_reaps_the_last_worker():
     finally:
         release.set()
         reaper.join(10)
+
+
+def test_env_frames_standing_in_for_the_spectator_come_at_most_twice_a_second() -> None:
+    """Asked for (the env view), env 0's board comes at ``fps``; standing in, at 2 a second."""
+    from types import SimpleNamespace
+
+    from tetris_tui.config import Config, EnvConfig
+    from tetris_tui.protocol import VIEW_ENV
+    from tetris_tui.worker.board_frames import BoardFrames
+
+    class Env:
+        def env_method(self, name: str, indices: list[int]) -> list[dict]:
+            return [{"cells": bytes(200)}]
+
+    def frames_in_one_second(frames: BoardFrames) -> int:
+        sent: list[object] = []
+        sink = SimpleNamespace(send=sent.append)
+        spectator = SimpleNamespace(placing=False)
+        for tick in range(100):  # a 10 ms tick for one second
+            frames.send_if_due(tick * 0.01, Env(), 0, sink, spectator)
+        return len(sent)
+
+    config = Config(env=EnvConfig(kind="placement"), fps=10.0)
+    assert frames_in_one_second(BoardFrames(config)) == 2
+    watched = BoardFrames(config)
+    watched.set_view(VIEW_ENV)
+    assert frames_in_one_second(watched) == 10
