@@ -16,7 +16,12 @@ sent -> ``latest`` on disk and the worker exited.
 
     python bench/overhead.py [--steps N] [--rounds R] [--env placement|raw]
 
-Last line: ``ratio=…`` (median over rounds of worker ÷ bare; goal >= 0.98).
+The default of 400,000 steps is ~15 CPU-seconds a side, ~40 s a round on a
+quiet 2-core machine: the old 16,384 were half a second of training, so
+start-up (the first rollout, the spectator starting beside it) dominated.
+
+Last line: ``ratio=…`` (median over rounds of worker ÷ bare; goal >= 0.98); the
+line before it gives the rounds' spread.
 """
 
 from __future__ import annotations
@@ -130,7 +135,7 @@ def stop_latency(config: Config) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=16_384)
+    parser.add_argument("--steps", type=int, default=400_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--env", choices=("placement", "raw"), default=Config().env.kind)
     parser.add_argument("--n-envs", type=int, default=Config().n_envs)
@@ -173,6 +178,7 @@ def main() -> int:
         f"median: bare {statistics.median(bares):.1f}, worker {statistics.median(fulls):.1f} "
         f"steps per CPU-second (= steps/s on a core of its own)"
     )
+    print(f"rounds: ratio {min(ratios):.3f}-{max(ratios):.3f} over {len(ratios)}")
     print(f"ratio={statistics.median(ratios):.3f}")
     return 0
 
