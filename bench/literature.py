@@ -152,7 +152,7 @@ def main() -> None:
     print(
         f"rules=research height={args.height} minutes={args.minutes:g} games={len(lines)} "
         f"mean={mean:.1f} ci95={ci95:.1f} median={statistics.median(lines):g} capped={capped} "
-        f"cbmpi={best} ratio={mean / best:.4f} cap={cap} train_s={train_s:.0f} "
+        f"cbmpi={best} ratio={mean / best:.3g} cap={cap} train_s={train_s:.0f} "
         f"eval_s={run.seconds:.0f}"
     )
 

@@ -1,12 +1,11 @@
-"""All 40 afterstates of N boards at once: ``features.compute_afterstates`` batched.
+"""All 40 afterstates of N boards at once, by tetris-gymnasium's rules (``rules/gymnasium.py``).
 
-The single-board version already scores 40 placements with a few dozen numpy
-calls; here those same calls cover N x 40 placements, so the Python cost per
-placement drops by N. Arrays are column-major, (10, N, 40) rather than
-(N, 40, 10): numpy reduces over a short last axis slowly but over a leading
-axis as fast as elementwise code, and every feature is such a reduction over
-the 10 columns. The arithmetic follows ``compute_afterstates`` step by step, so
-observations are bit-identical (the differential test checks it).
+A few dozen numpy calls score N x 40 placements, so the Python cost per
+placement drops by N; the single-game env calls it with N = 1. Arrays are
+column-major, (10, N, 40) rather than (N, 40, 10): numpy reduces over a short
+last axis slowly but over a leading axis as fast as elementwise code, and every
+feature is such a reduction over the 10 columns. ``tests/test_placement_env.py``
+checks the result against tetris-gymnasium's own ``GroupedActionsObservations``.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from tetris_tui.envs.features import (
     HEIGHT,
     N_ACTIONS,
     N_FEATURES,
+    Afterstates,
     PieceTable,
 )
 
@@ -78,6 +78,19 @@ class BatchAfterstates:
     columns: np.ndarray  # (10, n, 40) uint32, after placing and clearing
     obs: np.ndarray  # (n, 40, F + 1) float32
 
+    def game(self, i: int) -> Afterstates:
+        """Game ``i``'s afterstates (views; ``columns`` as (40, 10))."""
+        return Afterstates(
+            legal=self.legal[i],
+            landing_y=self.landing_y[i],
+            blocked=self.blocked[i],
+            game_over=self.game_over[i],
+            lines=self.lines[i],
+            full_bits=self.full_bits[i],
+            columns=self.columns[:, i].T,
+            obs=self.obs[i],
+        )
+
     def head(self, n: int) -> BatchAfterstates:
         """The first ``n`` games (views)."""
         return BatchAfterstates(
@@ -92,7 +105,12 @@ class BatchAfterstates:
 def _exact_landing(
     board: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``features._exact_landing`` on column bitmasks: k candidates, boards (k, 10).
+    """Landing rows and blocked flags of k candidates near the top, boards (k, 10).
+
+    ``blocked`` is the engine's game-over rule: the piece collides where it starts
+    (y = 0), so it is never placed. The landing row follows GroupedActionsObservations'
+    drop loop: the first y >= 0 whose next row collides, so from an overlapping
+    start the piece can tunnel down.
 
     Each candidate's collisions at every offset y form one bitmask: a cell ``row``
     rows below the piece's top is in board row y + row, whose bit in its column,
@@ -107,7 +125,7 @@ def _exact_landing(
 
 
 def _clear_rows(columns: np.ndarray, full: np.ndarray) -> None:
-    """``features._clear_rows`` on (10, M) columns, in place."""
+    """Drop the bits of the ``full`` rows out of (10, M) columns, in place (rows above fall)."""
     full = full.copy()
     while True:
         todo = np.flatnonzero(full)
@@ -163,7 +181,7 @@ def batch_afterstates(
 
 
 def board_features_t(columns: np.ndarray, out: np.ndarray) -> None:
-    """``features.board_features`` (features 0..8) of (10, M) columns into (F, M) ``out``."""
+    """The unscaled board features (0..8) of (10, M) columns into (F, M) ``out``."""
     packed = np.take(_PACKED, columns)  # one gather from the 8 MB table: the slow part
     totals = packed.sum(axis=0)
     for k in range(4):

@@ -1,4 +1,4 @@
-"""Vectorised afterstates: all 40 placements of a piece, computed at once with numpy.
+"""Features of afterstates: the observation's columns, the lookup tables, the piece tables.
 
 tetris-gymnasium's ``GroupedActionsObservations`` drops every candidate one row
 at a time (about 450 ``collision()`` calls a step). Here a board is 10 column
@@ -10,7 +10,9 @@ bitmasks (bit ``i`` = ``i``-th row from the bottom, 20 bits), so:
   from one lookup table over all 2**20 column values, built once per process.
 
 A step thus costs a few dozen numpy calls whatever the board, which is what makes
-the placement env fast enough for PPO on a CPU.
+the placement env fast enough for PPO on a CPU. The placements themselves are
+scored by a rule set (``tetris_tui/rules``: ``batch_afterstates`` for
+tetris-gymnasium's rules), for one game or many.
 
 Conventions (the wrapper's): action ``a = x * 4 + r``; the piece matrix is
 ``np.rot90(matrix, r)``; its left column sits at padded column ``x + 4 - size // 2``;
@@ -52,13 +54,11 @@ N_FEATURES = len(FEATURES)
 
 _U = np.uint32
 _ROW_BITS = _U(1) << np.arange(HEIGHT - 1, -1, -1, dtype=_U)  # row r (0 = top) -> its bit
-_FLOOR = np.ones((4, WIDTH), dtype=bool)
-_TRIANGLE = np.array([d * (d + 1) // 2 for d in range(HEIGHT + 1)], dtype=np.int32)
 _INV_SCALES = (1.0 / FEATURE_SCALES).astype(np.float32)
 
 
-def _column_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tables over every 20-bit column: height, hole bits, and packed per-column features.
+def _column_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Tables over every 20-bit column: height, and packed per-column features.
 
     The packed uint64 holds holes, hole depth, column transitions and height in 16 bits
     each, so one ``take`` and one ``sum`` give all four totals for 40 boards at once.
@@ -78,10 +78,10 @@ def _column_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         | (col_trans.astype(np.uint64) << np.uint64(32))
         | (height << np.uint64(48))
     )
-    return height.astype(np.int32), holes, packed
+    return height.astype(np.int32), packed
 
 
-_HEIGHT_OF, _HOLE_BITS, _PACKED = _column_tables()
+_HEIGHT_OF, _PACKED = _column_tables()
 _UNPACK = np.array([0, 16, 32, 48], dtype=np.uint64)
 _MASK16 = np.uint64(0xFFFF)
 
@@ -168,98 +168,3 @@ def columns_to_board(columns: np.ndarray) -> np.ndarray:
 def bits_to_rows(bits: int | np.ndarray) -> np.ndarray:
     """Row bits -> (..., 20) bool, row 0 at the top."""
     return (np.asarray(bits, dtype=_U)[..., None] & _ROW_BITS) != 0
-
-
-_DROP_Y = np.arange(HEIGHT + 1)[None, :, None]
-
-
-def _exact_landing(
-    occ: np.ndarray, rows: np.ndarray, cols: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Landing rows and blocked flags for pieces near the top of the stack (rare).
-
-    ``blocked`` is the engine's game-over rule: the piece collides where it starts
-    (y = 0), so it is never placed. The landing row follows GroupedActionsObservations'
-    drop loop: the first y >= 0 whose next row collides, so from an overlapping
-    start the piece can tunnel down. ``rows``/``cols`` are (k, 4).
-    """
-    padded = np.concatenate([occ, _FLOOR])
-    hits = padded[_DROP_Y + rows[:, None, :], cols[:, None, :]].any(axis=2)  # (k, 21)
-    return hits[:, 1:].argmax(axis=1), hits[:, 0]
-
-
-def _clear_rows(columns: np.ndarray, full: np.ndarray) -> None:
-    """Drop the bits of the ``full`` rows out of each column, in place (rows above fall)."""
-    full = full.copy()
-    while True:
-        todo = np.flatnonzero(full)
-        if todo.size == 0:
-            return
-        top = _HEIGHT_OF[full[todo]].astype(_U) - _U(1)  # highest full row first
-        below = ((_U(1) << top) - _U(1))[:, None]
-        cols = columns[todo]
-        columns[todo] = (cols & below) | ((cols >> _U(1)) & ~below)
-        full[todo] &= below[:, 0]
-
-
-def compute_afterstates(occ: np.ndarray, piece: PieceTable, next_piece: PieceTable) -> Afterstates:
-    """All 40 afterstates of ``piece`` on the (20, 10) bool board ``occ``.
-
-    ``next_piece`` decides top-outs: a placement after which the next piece cannot
-    spawn ends the game, and is flagged so rather than looking like a fine board.
-    """
-    board = board_to_columns(occ)
-    top = HEIGHT - _HEIGHT_OF[board]  # first filled row per column (20 when empty)
-    first_hit = (top[piece.cols] - piece.rows).min(axis=1)  # first y that collides
-    landing_y = first_hit - 1
-    blocked = np.zeros(N_ACTIONS, dtype=bool)
-    if first_hit.min() <= 0:
-        near = np.flatnonzero((first_hit <= 0) & piece.legal)
-        landing_y[near], blocked[near] = _exact_landing(occ, piece.rows[near], piece.cols[near])
-        np.maximum(landing_y, 0, out=landing_y)
-
-    placed = piece.bits >> landing_y.astype(_U)[:, None]
-    columns = board | placed
-    full = np.bitwise_and.reduce(columns, axis=1)
-    lines = np.bitwise_count(full)
-    obs = np.empty((N_ACTIONS, N_FEATURES + 1), dtype=np.float32)
-    if lines.any():
-        obs[:, 11] = lines * np.bitwise_count(placed & full[:, None]).sum(axis=1)
-        _clear_rows(columns, full)
-    else:
-        obs[:, 11] = 0.0
-    obs[:, 10] = lines
-    obs[:, 9] = HEIGHT - landing_y - piece.mean_row
-    game_over = (blocked | (columns & next_piece.spawn_bits).any(axis=1)) & piece.legal
-    obs[:, 12] = game_over
-    board_features(columns, obs)
-    obs[:, :N_FEATURES] *= piece.scales
-    obs[:, N_FEATURES] = piece.legal
-    return Afterstates(
-        legal=piece.legal,
-        landing_y=landing_y,
-        blocked=blocked,
-        game_over=game_over,
-        lines=lines,
-        full_bits=full,
-        columns=columns,
-        obs=obs,
-    )
-
-
-def board_features(columns: np.ndarray, out: np.ndarray) -> None:
-    """Write the unscaled board features (0..8) of (N, 10) column bitmasks into ``out``."""
-    n = columns.shape[0]
-    totals = np.take(_PACKED, columns).sum(axis=1)
-    out[:, 0:4] = (totals[:, None] >> _UNPACK) & _MASK16
-    heights = np.take(_HEIGHT_OF, columns)
-    out[:, 4] = np.bitwise_count(np.bitwise_or.reduce(np.take(_HOLE_BITS, columns), axis=1))
-    used = np.bitwise_or.reduce(columns, axis=1)[:, None]
-    edges = np.concatenate((used, columns, used), axis=1)
-    out[:, 5] = np.bitwise_count(edges[:, 1:] ^ edges[:, :-1]).sum(axis=1)
-    walls = np.full((n, 1), HEIGHT, dtype=heights.dtype)
-    walled = np.concatenate((walls, heights, walls), axis=1)
-    depth = np.minimum(walled[:, :-2], walled[:, 2:]) - heights
-    out[:, 6] = np.take(_TRIANGLE, np.maximum(depth, 0)).sum(axis=1)
-    out[:, 7] = np.abs(heights[:, 1:] - heights[:, :-1]).sum(axis=1)
-    out[:, 8] = heights.max(axis=1)

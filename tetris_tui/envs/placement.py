@@ -4,7 +4,8 @@ It wraps tetris-gymnasium's own ``Tetris`` engine: the engine keeps the board,
 the piece queue and randomizer, spawning, line clearing and game over, so
 ``env.unwrapped`` is a real ``Tetris`` in a consistent state (the UI draws it).
 What this env adds is speed: the 40 placements are scored with numpy in one go
-(see ``features.py``) instead of the grouped wrapper's row-by-row drops.
+by the rule set (``rules/gymnasium.py``, the batched env's code with one game)
+instead of the grouped wrapper's row-by-row drops.
 
 Observation: ``Box(float32, (40, F + 1))``. Row ``a`` describes placement
 ``a = x * 4 + r`` (the ``GroupedActionsObservations`` numbering) by the scaled
@@ -42,9 +43,10 @@ from tetris_tui.envs.features import (
     WIDTH,
     Afterstates,
     bits_to_rows,
+    board_to_columns,
     build_piece_tables,
-    compute_afterstates,
 )
+from tetris_tui.rules import rules_for
 
 
 class PlacementEnv(gym.Wrapper):
@@ -59,6 +61,7 @@ class PlacementEnv(gym.Wrapper):
         if (engine.height, engine.width, engine.padding) != (HEIGHT, WIDTH, 4):
             raise ValueError("the placement env needs the standard 20x10 board")
         self.tables = build_piece_tables(engine.tetrominoes, engine.padding)
+        self.rules = rules_for(self.config)  # the engine's own rules, scored as arrays
         self._pad = engine.padding
         self.action_space = spaces.Discrete(N_ACTIONS)
         self.observation_space = spaces.Box(
@@ -160,10 +163,10 @@ class PlacementEnv(gym.Wrapper):
     def _compute(self) -> Afterstates:
         engine = self.tetris
         p = self._pad
-        occ = engine.board[:HEIGHT, p : p + WIDTH] != 0
-        piece = self.tables[engine.active_tetromino.id - len(engine.base_pixels)]
-        next_piece = self.tables[int(engine.queue.queue[0])]
-        self.afterstates = compute_afterstates(occ, piece, next_piece)
+        board = board_to_columns(engine.board[:HEIGHT, p : p + WIDTH] != 0)[None]
+        piece = np.array([engine.active_tetromino.id - len(engine.base_pixels)])
+        next_piece = np.array([int(engine.queue.queue[0])])
+        self.afterstates = self.rules.afterstates(board, piece, next_piece).game(0)
         return self.afterstates
 
     def _lock(self, a: int, after: Afterstates) -> int:
