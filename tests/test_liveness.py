@@ -18,6 +18,7 @@ from tetris_tui.protocol import Episode
 from tetris_tui.runs.listing import describe_run
 from tetris_tui.runs.runlock import LOCK_FILE, WORKER_LOCK_FILE
 from tetris_tui.runs.trainers import TRAINER_FILE, live_trainer, read_card
+from tetris_tui.session.client import AttachError, connect
 from tetris_tui.session.spawned import TrainingSession
 
 FAST = ["--n-steps", "128", "--batch-size", "64", "--n-envs", "1", "--device", "cpu"]
@@ -79,6 +80,11 @@ def test_a_hung_trainer_is_stalled_in_ls_and_training_again_when_it_moves(run_di
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)
         _wait(lambda: describe_run(run_dir, stall_after=5).state == "stalled", what="stalled")
+        # A viewer is told so in one line, instead of waiting forever for its Hello.
+        asked = time.monotonic()
+        with pytest.raises(AttachError, match="does not answer within 2 s"):
+            connect(run_dir, hello_seconds=2.0)
+        assert time.monotonic() - asked < 10
         os.kill(pid, signal.SIGCONT)
         pid = None
         _wait(lambda: describe_run(run_dir, stall_after=5).state == "training", what="training")

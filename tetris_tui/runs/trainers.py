@@ -18,7 +18,9 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 import stat
+import struct
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -78,6 +80,20 @@ def check_private(
     if problems:
         raise UnsafePathError(f"refusing {path}: {', '.join(problems)} (planted?)")
     return info
+
+
+def set_socket_timeouts(endpoint: Any, seconds: float) -> None:
+    """Kernel send and receive timeouts (0: none) on a blocking socket (or a
+    ``multiprocessing.connection.Connection`` on one), which reads and writes with
+    plain os.read/os.write: a silent or stopped peer then fails it, not hangs it."""
+    sock = socket.socket(fileno=os.dup(endpoint.fileno()))
+    try:
+        whole = int(seconds)
+        value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+    finally:
+        sock.close()
 
 
 def socket_path(run_dir: Path) -> Path:

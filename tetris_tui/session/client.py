@@ -28,6 +28,7 @@ from tetris_tui.runs.trainers import (
     check_private,
     live_trainer,
     read_key,
+    set_socket_timeouts,
 )
 
 # How long the trainer may take to authenticate us and send its Hello.
@@ -85,17 +86,25 @@ def connect(
             f"refusing {card.socket}: the process behind it runs as uid {peer}, "
             f"not {os.getuid()} (planted?)"
         )
+    set_socket_timeouts(sock, hello_seconds)  # a stopped or hung trainer cannot hold us
     connection = Connection(sock.detach())
     try:
         answer_challenge(connection, key)
         deliver_challenge(connection, key)
         connection.send(Attach(read_only=read_only))
         if not connection.poll(hello_seconds):
-            raise TimeoutError(f"no hello within {hello_seconds:g} s")
+            raise TimeoutError
         first = connection.recv()
+        set_socket_timeouts(connection, 0.0)  # from now on, the reader thread waits for events
     except AuthenticationError:
         connection.close()
         raise AttachError(f"the trainer of {run_dir} refused the run's key") from None
+    except (BlockingIOError, TimeoutError):
+        connection.close()
+        raise AttachError(
+            f"the trainer of {run_dir} (pid {card.pid}) does not answer within "
+            f"{hello_seconds:g} s: is it stopped or hung? (`tetris-tui ls` says)"
+        ) from None
     except (OSError, EOFError) as exc:
         connection.close()
         raise AttachError(f"the trainer of {run_dir} hung up ({exc})") from None

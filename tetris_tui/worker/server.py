@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import struct
 import tempfile
 import threading
 import time
@@ -37,6 +36,7 @@ from tetris_tui.runs.trainers import (
     card_for,
     new_key,
     remove_card,
+    set_socket_timeouts,
     socket_path,
     write_card,
 )
@@ -168,7 +168,7 @@ class ViewerServer:
             # A small kernel buffer: what a slow viewer has not read waits in its
             # outbox, where stale frames are replaced, not in the kernel.
             client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-            _set_timeouts(client, HANDSHAKE_SECONDS)  # a silent peer cannot hold us
+            set_socket_timeouts(client, HANDSHAKE_SECONDS)  # a silent peer cannot hold us
             connection = Connection(client.detach())
             deliver_challenge(connection, self._key)
             answer_challenge(connection, self._key)
@@ -180,19 +180,21 @@ class ViewerServer:
             if attach.protocol != self.protocol:
                 connection.send([hello])  # the viewer says so from our Hello
                 raise ValueError("another protocol")
-            _set_timeouts(connection, 0.0)  # from now on its threads wait as long as needed
+            set_socket_timeouts(connection, 0.0)  # from now on its threads wait as long as needed
         except Exception:  # noqa: BLE001 - a bad peer, whatever it sent: drop it
             with contextlib.suppress(Exception):
                 (connection or client).close()
             return
         viewer = _Viewer(connection, attach.read_only, self, greeting=hello)
         with self.lock:
-            if self._closed.is_set():
-                viewer.hang_up()
-                return
-            for event in self._snapshot.values():
-                viewer.outbox.offer(event)
-            self._viewers.append(viewer)
+            closing = self._closed.is_set()
+            if not closing:
+                for event in self._snapshot.values():
+                    viewer.outbox.offer(event)
+                self._viewers.append(viewer)
+        if closing:
+            viewer.hang_up()  # outside the lock: it takes the lock to forget the viewer
+            return
         viewer.start()  # its sender says Hello first
 
     def _forget(self, viewer: _Viewer) -> None:
@@ -292,19 +294,6 @@ class _Viewer:
                 sock.close()
         with contextlib.suppress(OSError):
             self.connection.close()
-
-
-def _set_timeouts(endpoint: socket.socket | Connection, seconds: float) -> None:
-    """Kernel send and receive timeouts on a blocking socket (0: none), which
-    ``multiprocessing.connection`` reads and writes with plain os.read/os.write."""
-    sock = socket.socket(fileno=os.dup(endpoint.fileno()))
-    try:
-        whole = int(seconds)
-        value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
-    finally:
-        sock.close()
 
 
 def _listen(path: Path) -> socket.socket:
