@@ -8,8 +8,11 @@ Trains exactly what ``tetris-tui`` trains by default (``build_vec_env`` and
 ``new_model`` on ``Config()``: the batched placement env and the default PPO),
 optionally with overrides, and every ``--eval-every-s`` seconds of TRAINING time
 plays 10 greedy games from fixed seeds in one batched env, capped at
-``--max-pieces``. The clock is paused while the games run, and it is read at
-rollout boundaries, so every row follows a whole PPO update. With
+``--max-pieces``, played as ``predict(deterministic=True)`` plays: by the
+averaged weights, in process or from a saved copy alike
+(``--ppo '{"greedy_average_steps": 0}'`` plays the live ones). The clock is
+paused while the games run, and it is read at rollout boundaries, so every row
+follows a whole PPO update. With
 ``--eval-in-background`` the games of each evaluation (a saved copy of the
 model) run in a second process while training goes on: on 2 cores a game
 millions of pieces long then costs training a core's share, not its wall time.
