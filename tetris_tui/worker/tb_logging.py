@@ -18,6 +18,7 @@ Worker side only: it imports stable-baselines3.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from pathlib import Path
@@ -33,17 +34,38 @@ from stable_baselines3.common.logger import (
 
 from tetris_tui.config import Config
 from tetris_tui.protocol import Evaluation, SpectatorGame
+from tetris_tui.runs.atomic import atomic_write_bytes
 
 PROGRESS_FILE = "progress.csv"
+OWNER_FILE = ".tetris-tui-run"  # in the TensorBoard folder: which run writes there
 FLUSH_EVERY = 1.0  # seconds between flushes of the event file
 
 
 def tensorboard_folder(config: Config) -> Path | None:
-    """Where this run's event files go: one fixed folder per run, or None when off."""
+    """Where this run's event files go: ``DIR/<run directory's name>``, or None when off.
+
+    The folder names the run it belongs to (``OWNER_FILE``, which TensorBoard
+    ignores): another run of the same name gets ``<name>-<hash of its path>``,
+    so two runs never write one curve.
+    """
     if not config.tensorboard:
         return None
-    name = Path(config.run_dir).resolve().name or "run"
-    return Path(config.tensorboard) / name
+    real = str(Path(config.run_dir).resolve())
+    name = Path(real).name or "run"
+    folder = Path(config.tensorboard) / name
+    owner = _owner(folder)
+    if owner is not None and owner != real:
+        folder = folder.with_name(f"{name}-{hashlib.sha1(real.encode()).hexdigest()[:8]}")
+    if _owner(folder) is None:
+        atomic_write_bytes(folder / OWNER_FILE, (real + "\n").encode())
+    return folder
+
+
+def _owner(folder: Path) -> str | None:
+    try:
+        return (folder / OWNER_FILE).read_text().strip() or None
+    except OSError:
+        return None
 
 
 class AppendingCSV(CSVOutputFormat):
