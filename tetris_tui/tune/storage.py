@@ -1,10 +1,12 @@
 """Where the study lives: a journal file in STUDY_DIR by default, or a database URL.
 
-The default is Optuna's journal file, chosen by measurement (``bench/tune.py
---storage``): 25 trials of 10 reports per worker, on this 2-core box, took
-1.0 s with 2 workers and 10.3 s with 8 on the journal, against 12.2 s and
-94.7 s on SQLite (4 to 12x slower, ``database is locked`` retries under the
-writers' lock). Neither lost a trial. Optuna warns against SQLite across
+The default is Optuna's journal file, chosen by measurement (``python
+bench/tune.py --storage``: K processes each ask, report 10 times and tell 25
+trials). On this 2-core box, busy with other work, the journal did 5.0, 5.2
+and 4.8 trials/s with 2, 4 and 8 workers; SQLite 1.0, 0.9 and 0.4 (5 to 12x
+slower: every write takes SQLite's one database lock). Quieter, an earlier run
+of the same loop: journal 50 / 35 / 19 trials/s, SQLite 4.1 / 6.3 / 2.1.
+Neither lost a trial. Optuna warns against SQLite across
 machines and on NFS, and the journal file too belongs on a local disk: for
 many machines, give ``--storage postgresql://...``.
 
