@@ -35,7 +35,12 @@ from tetris_tui.protocol import (
     Status,
     Stop,
 )
-from tetris_tui.worker.process_setup import announce, prepare_worker_process
+from tetris_tui.worker.process_setup import (
+    EXIT_SECONDS,
+    announce,
+    exit_within,
+    prepare_worker_process,
+)
 from tetris_tui.worker.reporter import EventSink
 
 # Default pause between two moves so a person can follow the game.
@@ -57,6 +62,7 @@ def play_entry(
         sink.send(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         sink.send(Status(CRASHED, 0, f"{type(exc).__name__}: {exc}"))
     finally:
+        exit_within(EXIT_SECONDS)
         sink.close()
 
 

@@ -7,6 +7,7 @@ the time it takes to save.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import multiprocessing.connection
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +86,52 @@ def watch_parent(ui_gone: threading.Event, stop_flag: Any | None) -> None:
 def install_signal_handlers(stop_flag: Any) -> None:
     """SIGTERM and SIGINT (sent to the worker itself) stop it with a save. A hang-up
     never reaches it through the terminal (own session); sent directly it is ignored:
-    a trainer outlives terminals."""
+    a trainer outlives terminals.
+
+    The handler takes no lock: ``stop_flag`` (a multiprocessing Event) is set by a
+    thread that the signal wakes (``StopSignals``), never inside the handler.
+    """
+    from tetris_tui.worker.stop_signals import StopSignals
+
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop_flag.set())
+    StopSignals((signal.SIGTERM, signal.SIGINT)).relay_to(stop_flag)
+
+
+# Once a worker has said how it ended, the longest its clean-up may take.
+EXIT_SECONDS = 10.0
+
+
+def exit_within(seconds: float) -> None:
+    """End this process after ``seconds`` if it has not ended by then.
+
+    The last safety net of a bounded stop: after the last save and status, the
+    clean-up (a reader that does not read, a viewer, a child, multiprocessing's
+    joins at exit) must not keep the process, and the run's lock, alive.
+    """
+
+    def expire() -> None:
+        time.sleep(seconds)
+        with contextlib.suppress(Exception):
+            print(f"clean-up took over {seconds:g}s: exiting now", file=sys.stderr, flush=True)
+        os._exit(0)
+
+    threading.Thread(target=expire, name="exit-deadline", daemon=True).start()
+
+
+def exit_process(code: int = 0) -> None:
+    """End the worker now, without the interpreter's teardown.
+
+    Freeing torch's objects one by one took 5-6 s after the last save on a busy
+    2-core machine (load 12); a stop must be bounded in time. What must happen at
+    exit still does: the atexit handlers (multiprocessing's joins and clean-ups)
+    and flushed logs.
+    """
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def announce(events: Any, role: str) -> None:

@@ -16,6 +16,11 @@ It dies with the worker: the worker stops it on every way out, the kernel
 kills it if the worker dies (``PR_SET_PDEATHSIG``), and it also checks its
 parent pid between placements. Its output goes to the worker's log (inherited
 fds 1 and 2), never to the terminal.
+
+No lock is shared for stopping (``StopLine``): a multiprocessing Event set from
+a SIGTERM handler while the spectator waited on it deadlocked both processes
+(``kill -TERM -- -PGID``, issue 20). A stop is a shared byte plus one byte on a
+pipe to wake on; a stop that is not obeyed in time is a terminate, then a kill.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import queue
@@ -80,6 +86,28 @@ class SpectatorSetup:
     parent_pid: int
 
 
+class StopLine:
+    """The worker's stop request to its spectator; no lock on either side.
+
+    A shared byte says "stop" (read between placements); one byte on a pipe wakes
+    the spectator's sleep at once. Setting it never blocks: one small write, once.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self.flag = context.RawValue("b", 0)
+        self.reader, self.writer = context.Pipe(duplex=False)
+
+    def set(self) -> None:
+        if self.flag.value:
+            return
+        self.flag.value = 1
+        with contextlib.suppress(OSError, ValueError):
+            self.writer.send_bytes(b"stop")
+
+    def is_set(self) -> bool:
+        return bool(self.flag.value)
+
+
 class Spectator:
     """The worker's handle on its spectator process: start, feed weights, steer, stop."""
 
@@ -90,7 +118,7 @@ class Spectator:
         self.weights = SharedWeights.for_policy(context, policy)
         self.pace = context.RawValue("d", float(config.pace))
         self.active = context.RawValue("b", int(config.view == VIEW_SPECTATOR))
-        self.stop_event = context.Event()
+        self.stop_line = StopLine(context)
         self.outbox = context.Queue(OUTBOX_SIZE)
         # Set by the spectator once it plays (and so may hold the events queue's lock).
         self.ready = context.RawValue("b", 0)
@@ -111,7 +139,7 @@ class Spectator:
                 self.weights,
                 self.pace,
                 self.active,
-                self.stop_event,
+                self.stop_line,
                 self.ready,
             ),
             name="tetris-tui-spectator",
@@ -140,8 +168,8 @@ class Spectator:
             sink.send(event)
 
     def request_stop(self) -> None:
-        """Ask it to end (it looks every 50 ms); ``close`` waits for it."""
-        self.stop_event.set()
+        """Ask it to end (it wakes at once); ``close`` waits for it. Never blocks."""
+        self.stop_line.set()
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop it and wait; terminate, then kill, if it does not go.
@@ -150,7 +178,7 @@ class Spectator:
         so it is killed at once: nothing to wait for. Once it plays, a kill could
         leave the queue's shared lock held, so it gets ``timeout`` to end itself.
         """
-        self.stop_event.set()
+        self.stop_line.set()
         if not self.ready.value:
             self.process.kill()
         self.process.join(timeout)
@@ -180,8 +208,10 @@ def spectator_entry(
     die_with_parent()
     with contextlib.suppress(OSError):
         os.nice(NICENESS)  # a viewer: training comes first, even its imports
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from tetris_tui.worker.stop_signals import StopSignals
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides; a SIGTERM ends us
+    signals = StopSignals((signal.SIGTERM,))
     import torch
 
     from tetris_tui.worker.best_replay import BestReplay
@@ -195,19 +225,19 @@ def spectator_entry(
     policy.set_training_mode(False)
     predict = policy_predictor(policy)
     best = BestReplay(setup.run_dir)
-    loop = _Loop(setup, events, weights, pace, active, stop)
+    loop = _Loop(setup, events, pace, stop, signals)
     ready.value = 1
     print(f"spectator (pid {os.getpid()}) ready", flush=True)  # worker.log
     seen = 0
     while seen == 0 and loop.running():
         seen = weights.load_into(policy, 0) or 0
-        time.sleep(NAP)
+        loop.nap(NAP)
     game = GreedyGame(setup.env, setup.seed)
     game.new_game(weights.timesteps.value)
     try:
         while loop.running():
             if not active.value:
-                stop.wait(IDLE_NAP)
+                loop.nap(IDLE_NAP)
                 continue
             newer = weights.load_into(policy, seen)  # the newest weights, even mid-game
             if newer is not None:
@@ -225,7 +255,7 @@ def spectator_entry(
     finally:
         game.close()
         with contextlib.suppress(Exception):
-            if stop.is_set():
+            if not loop.running():
                 events.cancel_join_thread()
 
 
@@ -233,17 +263,26 @@ class _Loop:
     """The spectator's pacing, its sending, and when to stop."""
 
     def __init__(
-        self, setup: SpectatorSetup, events: Any, weights: Any, pace: Any, active: Any, stop: Any
+        self, setup: SpectatorSetup, events: Any, pace: Any, stop: StopLine, signals: Any
     ) -> None:
         self.setup = setup
         self.events = events
         self.pace = pace
         self.stop = stop
+        self.signals = signals
         self.next_at = time.monotonic()
         self.next_event_at = 0.0
 
     def running(self) -> bool:
-        return not self.stop.is_set() and os.getppid() == self.setup.parent_pid
+        return (
+            not self.stop.is_set()
+            and self.signals.caught is None
+            and os.getppid() == self.setup.parent_pid
+        )
+
+    def nap(self, seconds: float) -> None:
+        """Sleep, ended at once by a stop from the worker or a SIGTERM."""
+        multiprocessing.connection.wait([self.stop.reader, self.signals.fd], seconds)
 
     def wait_for_pace(self) -> None:
         """Sleep until the next placement is due; no burst to catch up after a stall."""
@@ -258,7 +297,7 @@ class _Loop:
                 self.next_at = due if now - due < 1.0 / pace else now
                 return
             # One wake-up per placement (the stop flag still ends the wait at once).
-            self.stop.wait(min(MAX_NAP, due - now))
+            self.nap(min(MAX_NAP, due - now))
 
     def send_placement(self, event: SpectatorPlacement) -> None:
         now = time.monotonic()

@@ -28,7 +28,13 @@ from tetris_tui.protocol import (
     Status,
     Warning,
 )
-from tetris_tui.worker.process_setup import announce, prepare_worker_process
+from tetris_tui.worker.process_setup import (
+    EXIT_SECONDS,
+    announce,
+    exit_process,
+    exit_within,
+    prepare_worker_process,
+)
 from tetris_tui.worker.reporter import EventSink
 
 
@@ -70,10 +76,12 @@ def worker_entry(config: Config, events: Any, commands: CommandChannel, stop_fla
         sink.send(Error(f"{type(exc).__name__}: {exc}", text))
         sink.send(Status(CRASHED, 0, f"{type(exc).__name__}: {exc}"))
     finally:
+        exit_within(EXIT_SECONDS)  # whatever hangs from here on, the process still ends
         sink.close()
         if server is not None:
             server.close()  # after the last status, so viewers see how it ended
         worker_lock.release()
+    exit_process()
 
 
 class Trainer:
