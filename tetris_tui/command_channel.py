@@ -82,3 +82,22 @@ class CommandChannel:
             return None
         self._received += 1
         return command
+
+
+class StopFlag:
+    """ "Save and stop", from the UI to its worker: one shared byte, no lock.
+
+    A ``multiprocessing.Event`` takes a lock shared by both processes in
+    ``is_set()``; a UI killed while it held that lock (inside ``set()``) would
+    leave the worker blocked at its next look, never stopping. A byte cannot be
+    left held, and setting it is safe anywhere, a signal handler included.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self._value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)

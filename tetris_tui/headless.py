@@ -96,7 +96,7 @@ class ProgressPrinter:
             return
         lines = [g.lines for g in games]
         self._print(
-            f"games #{games[0].episode}-#{games[-1].episode}: "
+            f"games #{games[0].episode}-#{games[-1].episode} ({len(games)}): "
             f"mean lines {sum(lines) / len(lines):.2f}  max {max(lines)}"
         )
 

@@ -2,6 +2,11 @@
 
 It owns the process and both queues. It imports no torch and no env, so the UI
 stays light; the worker imports those itself after it is spawned.
+
+The worker never waits for this side to read (``worker/reporter.py``): when
+the app stops reading (Ctrl+Z, a stuck terminal, ``| less``) its games are
+dropped and a ``Resync`` follows; the missed games are read back from
+events.jsonl here (``GameSeam``), so the app still sees every game, once.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tetris_tui.command_channel import CommandChannel
+from tetris_tui.command_channel import CommandChannel, StopFlag
 from tetris_tui.config import Config
 from tetris_tui.proctree import descendants
 from tetris_tui.protocol import (
@@ -30,11 +35,13 @@ from tetris_tui.protocol import (
     protocol_mismatch,
 )
 from tetris_tui.runs.runlock import RunLock, RunLockedError
+from tetris_tui.session.history import GameSeam, last_game_number
 
 __all__ = ["TrainingSession", "RunLockedError"]
 
-# Room for bursts of games; board frames and metrics are dropped past it.
-EVENTS_MAX = 2000
+# Queue items (a batch of games is one); past it the worker keeps events in its
+# bounded outbox (worker/outbox.py), which also absorbs bursts.
+EVENTS_MAX = 256
 
 
 class TrainingSession:
@@ -53,6 +60,7 @@ class TrainingSession:
         self._backlog: list[Event] = []
         # None until the worker's Hello; then whether it speaks our protocol.
         self._compatible: bool | None = None
+        self._seam = GameSeam(None)
         self.state = "idle"
         self.exitcode: int | None = None
 
@@ -63,13 +71,17 @@ class TrainingSession:
         from tetris_tui.worker.trainer import worker_entry
 
         lock = RunLock(config.run_dir)
+        # Its games are numbered after every recorded one; a Resync reads them back.
+        seam = GameSeam(config.run_dir, last_game_number(config.run_dir))
         self._spawn(worker_entry, (config,), lock)
+        self._seam = seam
 
     def start_play(self, config: Config, model_dir: Path) -> None:
         """Spawn a play worker: the saved agent plays greedy games; nothing trains."""
         from tetris_tui.worker.play_worker import play_entry
 
         self._spawn(play_entry, (config, model_dir), None)
+        self._seam = GameSeam(None)  # played games are not recorded: none to read back
 
     def _spawn(self, target: Any, args: tuple, lock: RunLock | None) -> None:
         if self.alive:
@@ -81,7 +93,7 @@ class TrainingSession:
             context = multiprocessing.get_context("spawn")
             self._events = context.Queue(maxsize=EVENTS_MAX)
             self._commands = CommandChannel(context)
-            self._stop_flag = context.Event()
+            self._stop_flag = StopFlag(context)
             # The target's module is light: the worker imports torch after the spawn.
             self._process = context.Process(
                 target=target,
@@ -95,6 +107,11 @@ class TrainingSession:
                 if lock is not None:
                     lock.release()
                 raise
+            # Only the worker writes the queue. Without our copy of its write end, a
+            # worker that dies mid-message leaves us an end of file, not a read
+            # that waits forever for the rest.
+            with contextlib.suppress(AttributeError, OSError):
+                self._events._writer.close()
         self._lock = lock
         self._ended = False
         self._compatible = None
@@ -198,7 +215,13 @@ class TrainingSession:
             self._lock = None
 
     def shown_history_through(self, game: int) -> None:
-        """Nothing to do: a spawned worker numbers its games after the history itself."""
+        """The app showed games up to ``game`` from events.jsonl: later ones come live."""
+        self._seam.shown_through(game)
+
+    @property
+    def resyncs(self) -> int:
+        """Times this reader fell behind and read the dropped games back."""
+        return self._seam.resyncs
 
     # -- internals -------------------------------------------------------------------
 
@@ -217,10 +240,12 @@ class TrainingSession:
         events = item if isinstance(item, list) else [item]
         if self._compatible is not True:
             events = self._check_protocol(events)
+        passed: list[Event] = []
         for event in events:
             if isinstance(event, Status):
                 self.state = event.state
-        return events
+            passed += self._seam.accept(event)
+        return passed
 
     def _check_protocol(self, events: list[Event]) -> list[Event]:
         """The first event must be a Hello in our protocol; otherwise say so, once.
@@ -249,8 +274,22 @@ class TrainingSession:
             self._lock = None
         if self.state in TERMINAL_STATES:
             return []
+        recorded = self._recorded_end()
+        if recorded is not None:
+            self.state = recorded.state
+            return [recorded]
         self.state = CRASHED
         return [Status(CRASHED, 0, f"worker died without a word ({_describe(self.exitcode)})")]
+
+    def _recorded_end(self) -> Status | None:
+        """How a worker that exited cleanly ended, from events.jsonl: its last words
+        may not have reached a queue that this side did not read in time."""
+        if self.exitcode != 0 or self._seam.run_dir is None:
+            return None
+        from tetris_tui.runs.runlog import last_status
+
+        status = last_status(self._seam.run_dir)
+        return status if status is not None and status.state in TERMINAL_STATES else None
 
     def _reap(self) -> None:
         """Forget a finished worker and its queues before starting another."""
