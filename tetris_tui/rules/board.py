@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tetris_tui.rules.pieces import WIDTH
-
+# The board's columns (``pieces.WIDTH``; not imported from there: that module needs numpy,
+# and the UI process loads this one without it).
+WIDTH = 10
 DEFAULT_HEIGHT = 20
 
 
