@@ -92,7 +92,11 @@ async def test_study_screen_shows_trials_best_and_plot_and_opens_them(tmp_path: 
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, ModelsScreen)
+            exits: list[tuple] = []
+            app.exit = lambda *args, **kwargs: exits.append(args)  # type: ignore[method-assign]
+            await pilot.press("ctrl+c")  # like q: run_screen then stops the workers
             await pilot.press("q")
+            assert exits == [(), ()]
         # The running trial's worker (this test) lives: the poll left it RUNNING,
         # and ``best`` points at the complete trial's model.
         assert (study_dir / "best").resolve() == (done_dir / "final").resolve()

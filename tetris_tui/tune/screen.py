@@ -74,6 +74,7 @@ class StudyApp(App[None]):
     BINDINGS = [
         Binding("enter", "open", "attach / models", priority=True),
         Binding("q", "quit_study", "stop workers & quit"),
+        Binding("ctrl+c", "quit_study", "stop workers & quit", show=False, priority=True),
     ]
 
     def __init__(self, poll: Callable[[], Snapshot], where: str, poll_seconds: float = 1.0) -> None:
