@@ -351,6 +351,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=90.0, help="training before the shot")
     parser.add_argument("--size", default="160x50", help="terminal size (WxH)")
     args = parser.parse_args()
+    # The app saves preferences (the board view that `w` toggles...): not in the user's.
+    config_home = tempfile.TemporaryDirectory(prefix="tetris-tui-bench-config-")
+    os.environ["XDG_CONFIG_HOME"] = config_home.name
     if args.screenshot is not None:
         width, height = (int(v) for v in args.size.lower().split("x"))
         screenshot(args.screenshot, args.seconds, (width, height), args.env)
