@@ -140,8 +140,9 @@ def test_a_research_run_trains_saves_its_rules_and_plays_them(run_dir):
 def test_the_uis_rules_load_without_numpy():
     """Replays and the animation use ``rules/board.py``: the UI process stays numpy-free."""
     code = (
-        "import sys, tetris_tui.replay, tetris_tui.ui.animation, tetris_tui.config\n"
-        "tetris_tui.config.EnvConfig(rules='research', height=10, randomizer='uniform')\n"
+        "import sys, tetris_tui.replay, tetris_tui.ui.animation\n"
+        "from tetris_tui.config import Config, EnvConfig\n"
+        "Config(env=EnvConfig(rules='research', height=10, randomizer='uniform'))\n"
         "print(sorted(m for m in ('numpy', 'torch', 'tetris_gymnasium') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
