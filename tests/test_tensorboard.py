@@ -46,6 +46,7 @@ def tb_config(run_dir: Path, tb: Path, **changes: object) -> Config:
         run_dir=run_dir,
         checkpoint_every=1_000_000,
         fps=0.0,
+        view="off",  # no spectator: its figures are tested on their own below
         seed=1,
         device="cpu",
         eval_every=2 * ROLLOUT,

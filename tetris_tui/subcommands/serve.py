@@ -15,10 +15,12 @@ stop training, and has no login of its own. From another machine, tunnel:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import logging
 import os
 import shlex
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         fail("serve needs textual-serve, which is not installed: pip install textual-serve")
 
-    url = args.public_url or f"http://{_url_host(args.host)}:{args.port}"
+    url = args.public_url or f"http://{_url_host(_reachable(args.host))}:{args.port}"
     if is_loopback(args.host):
         where = (
             f"on {args.host} only (this machine); from another one, tunnel: "
@@ -118,7 +120,20 @@ def run(args: argparse.Namespace) -> int:
         """textual-serve, printing our one line instead of its banner."""
 
         async def on_startup(self, app: object) -> None:
-            print(f"ready: open {url} (Ctrl+C stops the server)", flush=True)
+            # aiohttp binds after the startup hooks: say "ready" once it answers.
+            self._ready = asyncio.get_running_loop().create_task(self._say_ready())
+
+        async def _say_ready(self) -> None:
+            host = "127.0.0.1" if _reachable(self.host) != self.host else self.host
+            for _ in range(600):
+                try:
+                    _, writer = await asyncio.open_connection(host, self.port)
+                except OSError:
+                    await asyncio.sleep(0.05)
+                    continue
+                writer.close()
+                print(f"ready: open {url} (Ctrl+C stops the server)", flush=True)
+                return
 
         def initialize_logging(self) -> None:
             super().initialize_logging()
@@ -150,6 +165,16 @@ def _quiet_closed_loop(hook: Any) -> Any:
         hook(info)
 
     return unraisable
+
+
+def _reachable(host: str) -> str:
+    """A name browsers can use: listening on every address (0.0.0.0, ::) is no address
+    to connect to, so the page names this machine instead (--public-url overrides)."""
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host
+    return socket.gethostname() if unspecified else host
 
 
 def _url_host(host: str) -> str:
