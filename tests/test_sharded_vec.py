@@ -32,8 +32,15 @@ def test_games_are_split_in_contiguous_near_equal_blocks() -> None:
         split_games(2, 3)
 
 
-def test_lockstep_with_one_batched_env() -> None:
-    config = EnvConfig(max_pieces=120)
+@pytest.mark.parametrize(
+    "config",
+    [
+        EnvConfig(max_pieces=120),
+        EnvConfig(rules="research", height=10, randomizer="uniform", max_pieces=120),
+    ],
+    ids=["gymnasium", "research10"],
+)
+def test_lockstep_with_one_batched_env(config: EnvConfig) -> None:
     n, seed = 13, 21
     ref = PlacementVecEnv(n, config)
     ours = ShardedPlacementVecEnv(n, config, shards=3)
