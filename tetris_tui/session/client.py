@@ -52,7 +52,6 @@ def connect(
         )
     try:
         key = read_key(run_dir)
-        check_private(Path(card.socket), "socket", stat.S_IFSOCK)
     except UnsafePathError as exc:
         raise AttachError(str(exc)) from None
     except PermissionError:
@@ -62,6 +61,15 @@ def connect(
         ) from None
     except OSError as exc:
         raise AttachError(f"cannot read {run_dir / KEY_FILE}: {exc.strerror}") from None
+    try:
+        check_private(Path(card.socket), "socket", stat.S_IFSOCK)
+    except UnsafePathError as exc:
+        raise AttachError(str(exc)) from None
+    except OSError as exc:
+        raise AttachError(
+            f"the trainer of {run_dir} (pid {card.pid}) has no socket at {card.socket} "
+            f"({exc.strerror})"
+        ) from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(5.0)
