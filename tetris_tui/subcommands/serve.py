@@ -37,10 +37,7 @@ DESCRIPTION = (
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # What textual-serve runs per tab (``python -c TAB_CODE RUN [--control]``).
-TAB_CODE = (
-    "import sys; from tetris_tui.subcommands.serve import tab_main; "
-    "sys.exit(tab_main(sys.argv[1:]))"
-)
+TAB_CODE = "import sys; from tetris_tui.serve_tab import tab_main; sys.exit(tab_main(sys.argv[1:]))"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,23 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def tab_command(run_dir: Path, control: bool) -> list[str]:
-    """What each tab runs: ``tab_main`` below, in a process of its own."""
+    """What each tab runs: ``serve_tab.tab_main``, in a process of its own."""
     command = [sys.executable, "-c", TAB_CODE, str(run_dir.resolve())]
     return [*command, "--control"] if control else command
-
-
-def tab_main(argv: list[str]) -> int:
-    """One tab's app, decided when the tab opens: a viewer of the live trainer
-    (read-only unless the server was started with ``--control``), or the whole
-    app on the run when no trainer runs (``s`` starts one, which outlives the tab)."""
-    from tetris_tui.cli import main
-    from tetris_tui.runs.trainers import live_trainer
-    from tetris_tui.subcommands.attach import attach_app
-
-    run_dir, control = Path(argv[0]), "--control" in argv[1:]
-    if live_trainer(run_dir) is not None:
-        return attach_app(run_dir, read_only=not control)
-    return main(["--checkpoints", str(run_dir)])
 
 
 def is_loopback(host: str) -> bool:
