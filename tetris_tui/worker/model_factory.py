@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from stable_baselines3 import PPO
@@ -15,10 +16,17 @@ from tetris_tui.policy.lean_ppo import LeanPPO
 class _EnvBuilder:
     """A picklable env constructor, so SubprocVecEnv can build envs in its children."""
 
-    def __init__(self, env_config: EnvConfig) -> None:
+    def __init__(self, env_config: EnvConfig, in_child: bool = False) -> None:
         self.env_config = env_config
+        self.in_child = in_child
 
     def __call__(self) -> Any:
+        if self.in_child:
+            # The trainer decides when to stop: a group SIGTERM (systemd, docker stop)
+            # killed these mid-step and the run crashed unsaved. They end when the
+            # trainer closes them, or at its exit (their pipe's end of file).
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         return make_env(self.env_config)
 
 
@@ -43,10 +51,10 @@ def build_vec_env(config: Config) -> VecEnv:
 
             venv = PlacementVecEnv(n, config.env)
     else:
-        builders = [_EnvBuilder(config.env) for _ in range(n)]
         use_subproc = config.vec_env == "subproc" or (
             config.vec_env == "auto" and n > 1 and config.env.kind == "raw"
         )
+        builders = [_EnvBuilder(config.env, in_child=use_subproc) for _ in range(n)]
         venv = SubprocVecEnv(builders) if use_subproc else DummyVecEnv(builders)
     if config.seed is not None:
         # tetris-gymnasium treats seed 0 as "no seed", so shift by one.

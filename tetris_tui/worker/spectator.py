@@ -234,6 +234,8 @@ def spectator_entry(
         loop.nap(NAP)
     game = GreedyGame(setup.env, setup.seed)
     game.new_game(weights.timesteps.value)
+    if loop.running():
+        print(f"spectator (pid {os.getpid()}) plays", flush=True)  # worker.log
     try:
         while loop.running():
             if not active.value:
