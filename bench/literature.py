@@ -56,6 +56,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--env", default="{}", help="JSON overrides of EnvConfig fields")
     parser.add_argument("--progress-every-s", type=float, default=60.0, help="progress lines")
     parser.add_argument("--save", default=None, help="save the final model here (.zip)")
+    parser.add_argument("--model", default=None, help="score this saved model (.zip), no training")
     args = parser.parse_args()
     if args.minutes <= 0 or (args.games is not None and args.games < 1) or args.max_pieces < 0:
         raise SystemExit("literature.py: --minutes and --games must be positive, --max-pieces >= 0")
@@ -125,7 +126,12 @@ def main() -> None:
     config = _config(args)
     games = args.games or DEFAULT_GAMES[args.height]
     print(f"rules: {config.env}\nppo: {config.ppo}\ncpus={os.cpu_count()}", flush=True)
-    model, train_s = _train(config, args.minutes, args.progress_every_s)
+    if args.model:  # a model trained before (``--save``): its training time is not known here
+        from stable_baselines3 import PPO
+
+        model, train_s = PPO.load(args.model, device="cpu"), 0.0
+    else:
+        model, train_s = _train(config, args.minutes, args.progress_every_s)
     if args.save:
         model.save(args.save)
 
