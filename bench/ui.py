@@ -34,14 +34,21 @@ measures from the outside:
   continued with its worker). ``--spectator-only`` measures just this.
 
 Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=… spectator_ratio=…``.
+
+Killed (Ctrl+C, SIGTERM, a hang-up), it continues the trainers it froze, lets
+each side stop, and kills whatever trainer, spectator or tmux server is left:
+it never leaves a stopped (SIGSTOP) trainer behind. Only SIGKILL skips that.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +57,7 @@ import time
 import uuid
 from pathlib import Path
 
+import slices
 from slices import HeadlessSide, Side, catch_up, compare, control, spectator_ratio, warm_up
 
 from tetris_tui.config import Config, EnvConfig
@@ -57,6 +65,47 @@ from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, 
 from tetris_tui.runs.trainers import live_trainer
 
 STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
+# What a killed bench must not leave behind: the trainers it started or froze
+# (each with its spectator) and its private tmux servers.
+_TRAINERS: set[int] = set()
+_TMUX_SOCKETS: set[str] = set()
+_signal_tree = slices.signal_tree
+
+
+def _tracked_signal_tree(pid: int, signum: int) -> None:
+    """slices' ``signal_tree``, noting each trainer it stops (a set add: no cost in a slice)."""
+    _TRAINERS.add(pid)
+    _signal_tree(pid, signum)
+
+
+slices.signal_tree = _tracked_signal_tree
+
+
+def _on_exit_signal(signum: int, _frame: object) -> None:
+    """Continue the frozen trainers (so each side's stop can finish), then unwind.
+
+    Only ``os.kill`` here (a system call, no lock); the rest runs in the
+    ``finally`` blocks and ``_release`` as the exception unwinds.
+    """
+    for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    for pid in tuple(_TRAINERS):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGCONT)
+    raise SystemExit(128 + signum)
+
+
+def _release() -> None:
+    """At exit: kill every trainer tree this bench started that still runs, and its tmux."""
+    for socket in tuple(_TMUX_SOCKETS):
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    for root in tuple(_TRAINERS):
+        if not pid_alive(root) or "multiprocessing" not in cmdline(root):
+            continue  # ended (its pid may be another process's by now)
+        for pid in (root, *descendants(root)):
+            for signum in (signal.SIGCONT, signal.SIGKILL):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signum)
 
 
 class Tmux:
@@ -69,6 +118,7 @@ class Tmux:
         return out.stdout
 
     def start(self, command: list[str]) -> None:
+        _TMUX_SOCKETS.add(self.socket)
         width, height = self.size
         env = {**os.environ, "TERM": "xterm-256color"}
         line = " ".join(f"'{part}'" for part in command)
@@ -145,6 +195,7 @@ class AppSide:
         self.pid = app_pid(self.tmux.pane_pid())
         self.tmux.keys("s")
         wait_for(self.tmux, lambda s: "RUNNING" in s, 120, 0.05)
+        _TRAINERS.add(self.worker)
 
     @property
     def worker(self) -> int:
@@ -235,6 +286,7 @@ class AttachedAppSide(AppSide):
         wait_for(self.tmux, lambda s: "quit" in s and "RUNNING" in s, 60, 0.01)
         self.startup_s = time.perf_counter() - started
         self.pid = app_pid(self.tmux.pane_pid())
+        _TRAINERS.add(self.worker)
 
     @property
     def worker(self) -> int:
@@ -255,6 +307,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     headless = None
     try:
         headless = HeadlessSide(args, tmp / "headless")
+        _TRAINERS.add(headless.worker)
         headless.pause()
         headless.paused_steps()
         # The app trains alone past its start-up; its CPU is read over the steady part.
@@ -354,6 +407,9 @@ def main() -> int:
     # The app saves preferences (the board view that `w` toggles...): not in the user's.
     config_home = tempfile.TemporaryDirectory(prefix="tetris-tui-bench-config-")
     os.environ["XDG_CONFIG_HOME"] = config_home.name
+    atexit.register(_release)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_exit_signal)
     if args.screenshot is not None:
         width, height = (int(v) for v in args.size.lower().split("x"))
         screenshot(args.screenshot, args.seconds, (width, height), args.env)
