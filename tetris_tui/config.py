@@ -33,7 +33,7 @@ class PPOConfig:
     minibatches of 1,024 over 2 epochs, lr 1e-2. Smaller, more numerous updates
     reach 1,000 lines/game a few seconds sooner; these train twice as many steps
     per second, each gradient from 4x the samples, and after 20 to 60 minutes
-    their greedy games last longer (README, Benchmarks). The learning rate is
+    their greedy games last longer (docs/benchmarks.md). The learning rate is
     high for the per-key env: lower it there.
     """
 
