@@ -16,13 +16,18 @@ def check_run_dir(run_dir: Path) -> None:
     """The run directory must be a directory we can create and write into."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"checkpoints path {run_dir} is a file, not a directory")
+    _check_writable(run_dir, f"checkpoints directory {run_dir}")
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    """Create ``folder`` and prove a file can be made in it, before any process starts."""
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=run_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise ConfigError(f"checkpoints directory {run_dir} is not writable ({reason})") from None
+        raise ConfigError(f"{what} is not writable ({reason})") from None
 
 
 def check_device(device: str) -> None:
@@ -80,13 +85,7 @@ def check_tensorboard(config: Config) -> None:
             "pip install 'tetris-tui[tensorboard]'"
         )
     folder = Path(config.tensorboard)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigError(f"--tensorboard {folder} is not writable ({reason})") from None
+    _check_writable(folder, f"--tensorboard {folder}")
 
 
 def preflight(config: Config) -> None:
