@@ -248,12 +248,12 @@ def _wait_for_metrics_to_pause(session: TrainingSession, events: list, quiet: fl
 
 def test_stop_is_obeyed_within_two_seconds_in_an_evaluation(run_dir):
     session = TrainingSession()
-    # 400 greedy games per evaluation, with a learning rate that soon makes them last:
-    # the first evaluations of a barely trained policy may end in a blink, a later
-    # one takes many seconds. The stop comes in the first that pauses training.
+    # 5,000 greedy games per evaluation: batched, even a barely trained policy's take
+    # many seconds (400 once ended within a second of training pausing on a fast
+    # machine, before the stop came). The stop comes in the first that pauses training.
     ppo = PPOConfig(n_steps=128, batch_size=64, n_epochs=2, learning_rate=1e-2)
     try:
-        session.start(placement_config(run_dir, eval_every=1024, eval_games=400, ppo=ppo))
+        session.start(placement_config(run_dir, eval_every=1024, eval_games=5000, ppo=ppo))
         events = collect_until(session, lambda ev: of_kind(ev, Metrics), timeout=60)
         _wait_for_metrics_to_pause(session, events)  # training waits for the evaluation
         finished_before = len(of_kind(events, Evaluation))

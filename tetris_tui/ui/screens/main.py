@@ -91,6 +91,7 @@ class MainScreen(Screen[None]):
         self._pending_status: dict[str, Any] = {}
         self._panels_at = 0.0
         self._frame_drawn = False
+        self._flush_now = False  # a terminal status: flush at the end of its batch
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
@@ -226,10 +227,16 @@ class MainScreen(Screen[None]):
             self.system_strip.clear(WAITING)
         if message.status.timesteps:  # then on to the app, which keeps the run's state
             self.timesteps = message.status.timesteps
+        if state in p.TERMINAL_STATES:
+            # Nothing may come after it to flush what is pending: the last games
+            # and the final timesteps would wait, unshown, for a tick that never comes.
+            self._flush_now = True
 
     def on_batch_drained(self, message: BatchDrained) -> None:
         animated = self.spectator.animate()
-        self.flush_panels(with_board=animated or (message.with_frame and self._frame_drawn))
+        with_board = animated or (message.with_frame and self._frame_drawn)
+        self.flush_panels(force=self._flush_now, with_board=with_board)
+        self._flush_now = False
         self._frame_drawn = False
 
     def flush_panels(self, force: bool = False, with_board: bool = True) -> None:
