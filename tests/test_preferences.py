@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from ui_helpers import FakeSession
+from ui_helpers import FakeSession, screen_text
 
 from tetris_tui import protocol as p
 from tetris_tui.config import Config
@@ -63,6 +64,9 @@ async def test_a_keymap_remaps_a_key_by_its_binding_id(tmp_path, _private_config
         await pilot.press("h")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        shown = screen_text(app)  # the help names the keys as remapped
+        assert re.search(r"\bX l\s+curve: x steps", shown), shown
+        assert re.search(r"\bh\s+this help", shown), shown
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("X")
@@ -98,3 +102,15 @@ def test_the_config_dir_follows_xdg_else_home(monkeypatch, tmp_path):
     assert config_dir() == tmp_path / "home" / ".config" / "tetris-tui"
     monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")  # not absolute: ignored, as XDG says
     assert config_dir() == tmp_path / "home" / ".config" / "tetris-tui"
+
+
+def test_the_help_lists_every_key_the_app_binds():
+    """A key the help leaves out is a key nobody finds (``c`` once was)."""
+    from tetris_tui.ui.app import TetrisApp
+    from tetris_tui.ui.screens.help import KEYS
+    from tetris_tui.ui.screens.main import MainScreen
+
+    listed = {binding_id for _, _, ids in KEYS for binding_id in ids}
+    bound = {b.id for b in [*TetrisApp.BINDINGS, *MainScreen.BINDINGS] if b.id}
+    assert bound - {"read_only"} <= listed, bound - listed  # read_only: a label, not a key
+    assert listed <= bound, listed - bound

@@ -302,7 +302,7 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         self.push_screen(CompareScreen([self.config.run_dir]))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.preferences.keymap))
 
     def action_read_only(self) -> None:
         self.notify("this viewer is read-only: it sees everything and commands nothing")
