@@ -76,6 +76,8 @@ BAD_OPTIONS = [
     (["--env", "nes"], "invalid choice"),
     (["--total-timesteps", "lots"], "invalid int value"),
     (["--no-such-option"], "unrecognized arguments"),
+    (["--value-width", "0"], "value_width must be > 0"),
+    (["--scorer-width", "-1"], "scorer_width must be >= 0"),
 ]
 
 

@@ -154,6 +154,22 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         help="greedy play (evaluation, best, the spectator) uses the weights averaged over "
         f"about N timesteps (default {defaults.ppo.greedy_average_steps:,}; 0 = live weights)",
     )
+    ppo.add_argument(
+        "--value-width",
+        type=int,
+        default=defaults.ppo.value_width,
+        metavar="N",
+        help=f"the critic's two hidden layers (default {defaults.ppo.value_width}; "
+        "placement env; a resumed run keeps its own)",
+    )
+    ppo.add_argument(
+        "--scorer-width",
+        type=int,
+        default=defaults.ppo.scorer_width,
+        metavar="N",
+        help="the placement scorer: 0 = linear in the board's features (default), "
+        "N = one hidden layer of N",
+    )
     logs = parser.add_argument_group("logs for other tools (stable-baselines3's logger)")
     logs.add_argument(
         "--tensorboard",
@@ -250,6 +266,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         ent_coef=args.ent_coef,
         gamma=args.gamma,
         greedy_average_steps=args.greedy_average_steps,
+        value_width=args.value_width,
+        scorer_width=args.scorer_width,
     )
     return Config(
         total_timesteps=args.total_timesteps,

@@ -50,6 +50,12 @@ class PPOConfig:
     # Greedy play (evaluation, best, the spectator, saved models) uses a moving
     # average of the weights over about this many timesteps; 0 = the live weights.
     greedy_average_steps: int = 8_000_000
+    # Network widths (placement env). The critic: two hidden layers this wide. The
+    # scorer that rates each placement: 0 = linear in the board's features (as
+    # BCTS and CBMPI score), N = one hidden layer of N. A resumed run keeps the
+    # widths it was saved with: they are the shape of its weights.
+    value_width: int = 64
+    scorer_width: int = 0
 
     def validate(self) -> None:
         _positive("learning_rate", self.learning_rate)
@@ -64,6 +70,9 @@ class PPOConfig:
         if self.ent_coef < 0 or self.vf_coef < 0:
             raise ConfigError("ent_coef and vf_coef must not be negative")
         _positive("max_grad_norm", self.max_grad_norm)
+        _positive("value_width", self.value_width)
+        if self.scorer_width < 0:
+            raise ConfigError(f"scorer_width must be >= 0, got {self.scorer_width}")
         if self.greedy_average_steps < 0:
             raise ConfigError(f"greedy_average_steps must be >= 0, got {self.greedy_average_steps}")
 

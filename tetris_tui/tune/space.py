@@ -4,7 +4,8 @@ A parameter is named after its ``--option`` of ``tetris-tui --headless``
 (``learning_rate`` is ``--learning-rate``), so a trial is exactly a command
 line a user could type, and any training option can be tuned from a space
 file without code here. The defaults cover the placement env's knobs that
-matter most; network width is not among them because no option sets it yet.
+matter most, network width included (the critic's, and the scorer's: 0 is
+linear, as the published records score).
 
 A space file (TOML, or YAML when PyYAML is present) maps names to tables::
 
@@ -59,6 +60,8 @@ DEFAULT_SPACE: tuple[Param, ...] = (
     Param("n_epochs", "int", 1, 4),
     Param("ent_coef", "float", 1e-4, 3e-2, log=True),
     Param("greedy_average_steps", "categorical", choices=(0, 1_000_000, 4_000_000, 8_000_000)),
+    Param("value_width", "categorical", choices=(32, 64, 128, 256)),
+    Param("scorer_width", "categorical", choices=(0, 16, 64)),
 )
 
 

@@ -68,9 +68,26 @@ def policy_for(config: Config) -> tuple[Any, dict[str, Any]]:
         return "MultiInputPolicy", {}
     from tetris_tui.policy.placement import placement_ppo_kwargs
 
-    kwargs = dict(placement_ppo_kwargs())
+    ppo = config.ppo
+    kwargs = dict(
+        placement_ppo_kwargs(
+            scorer_hidden=(ppo.scorer_width,) if ppo.scorer_width else (),
+            value_hidden=(ppo.value_width, ppo.value_width),
+        )
+    )
     policy = kwargs.pop("policy")
     return policy, kwargs.get("policy_kwargs", {})
+
+
+def network_widths(model: Any) -> dict[str, int]:
+    """The widths a (loaded) placement model was built with, as PPOConfig names them;
+    empty for other policies."""
+    policy = getattr(model, "policy", None)
+    value_hidden = tuple(getattr(policy, "value_hidden", ()))
+    if not value_hidden or not hasattr(policy, "scorer_hidden"):
+        return {}
+    scorer_hidden = tuple(policy.scorer_hidden)
+    return {"value_width": int(value_hidden[0]), "scorer_width": int(sum(scorer_hidden[:1]))}
 
 
 def torch_device(config: Config) -> str:
@@ -124,7 +141,10 @@ def new_model(config: Config, venv: VecEnv, algorithm: type[PPO] = LeanPPO) -> P
 
 
 # PPO's hyper-parameters, as named by both PPOConfig and stable-baselines3.
-PPO_FIELDS = tuple(PPOConfig.__dataclass_fields__)
+# The network's widths are not among them: they are the shape of the saved
+# weights, which a resumed run keeps (Trainer._keep_saved_network).
+NETWORK_FIELDS = ("value_width", "scorer_width")
+PPO_FIELDS = tuple(f for f in PPOConfig.__dataclass_fields__ if f not in NETWORK_FIELDS)
 
 
 def load_model(path: Any, config: Config, venv: VecEnv) -> PPO:

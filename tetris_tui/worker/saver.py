@@ -10,7 +10,7 @@ from tetris_tui.config import Config
 from tetris_tui.protocol import Checkpoint, Info, Warning
 from tetris_tui.runs.checkpoints import package_versions, save_checkpoint
 from tetris_tui.worker.game_stats import RollingGames
-from tetris_tui.worker.model_factory import PPO_FIELDS
+from tetris_tui.worker.model_factory import PPO_FIELDS, network_widths
 from tetris_tui.worker.reporter import EventSink
 
 
@@ -80,6 +80,7 @@ def ppo_in_use(model: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in PPO_FIELDS:
         values[name] = _plain(getattr(model, name, None))
+    values.update(network_widths(model))
     return values
 
 

@@ -116,6 +116,7 @@ class Trainer:
         spectator = None
         try:
             model, meta = self._load_or_create(venv)
+            config = self.config = self._keep_saved_network(model)
             start = int(model.num_timesteps)
             limits = (config.total_timesteps, config.target_lines)
             finished = finished_reason({**meta, "timesteps": start}, *limits) if meta else None
@@ -206,6 +207,21 @@ class Trainer:
             return new_model(self.config, venv), {}
         self.sink.send(Info(f"resuming from {latest} at {model.num_timesteps:,} timesteps"))
         return model, meta
+
+    def _keep_saved_network(self, model: Any) -> Config:
+        """The config with the widths the model has: a resumed run keeps the shape of
+        its saved weights, and says so when other widths were asked for."""
+        from dataclasses import replace
+
+        from tetris_tui.worker.model_factory import network_widths
+
+        widths = network_widths(model)
+        asked = {name: getattr(self.config.ppo, name) for name in widths}
+        if widths == asked:
+            return self.config
+        said = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in widths.items())
+        self.sink.send(Warning(f"resuming a network of {said}: the saved weights keep their shape"))
+        return self.config.replace(ppo=replace(self.config.ppo, **widths))
 
     def _games(self, meta: dict[str, Any]) -> Any:
         """The run's game count and window, carried on from its history.
