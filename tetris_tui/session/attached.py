@@ -26,17 +26,15 @@ from tetris_tui.protocol import (
     CRASHED,
     TERMINAL_STATES,
     Command,
-    Episode,
     Error,
     Event,
-    Resync,
     Status,
     Stop,
     protocol_mismatch,
 )
-from tetris_tui.runs.runlog import games_after
 from tetris_tui.runs.trainers import TrainerInfo
 from tetris_tui.session.client import AttachError, connect
+from tetris_tui.session.history import GameSeam
 from tetris_tui.session.inbox import INBOX_LIMIT, Inbox
 
 __all__ = ["AttachedSession", "AttachError"]
@@ -63,8 +61,8 @@ class AttachedSession:
         self._closed = threading.Event()
         self._compatible: bool | None = None
         self._ended = True
-        self.last_game = 0  # the highest game number passed on (history included)
-        self.resyncs = 0  # times the trainer dropped events for us and we read them back
+        # The highest game passed on (history included); a Resync reads back the rest.
+        self._seam = GameSeam(run_dir)
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -82,7 +80,12 @@ class AttachedSession:
 
     def shown_history_through(self, game: int) -> None:
         """The app showed games up to ``game`` from events.jsonl: later ones come live."""
-        self.last_game = max(self.last_game, game)
+        self._seam.shown_through(game)
+
+    @property
+    def resyncs(self) -> int:
+        """Times the trainer dropped events for us and we read the games back."""
+        return self._seam.resyncs
 
     @property
     def alive(self) -> bool:
@@ -169,16 +172,9 @@ class AttachedSession:
                     continue
                 if self._compatible is False:
                     return events
-                if isinstance(event, Resync):
-                    events.extend(self._missed_games())
-                elif isinstance(event, Episode):
-                    if event.episode > self.last_game:
-                        self.last_game = event.episode
-                        events.append(event)
-                else:
-                    if isinstance(event, Status):
-                        self.state = event.state
-                    events.append(event)
+                if isinstance(event, Status):
+                    self.state = event.state
+                events.extend(self._seam.accept(event))
         return events
 
     def _check_hello(self, event: Event, out: list[Event]) -> bool:
@@ -192,13 +188,6 @@ class AttachedSession:
         self.state = CRASHED
         self.detach()
         return False
-
-    def _missed_games(self) -> list[Event]:
-        self.resyncs += 1
-        games: list[Event] = list(games_after(self.run_dir, self.last_game))
-        if games:
-            self.last_game = games[-1].episode  # type: ignore[attr-defined]
-        return games
 
     def _on_hang_up(self) -> list[Event]:
         self._ended = True

@@ -6,8 +6,8 @@ events.jsonl before it is offered to anyone, so the reader reads the missed
 ones back from there. Games are numbered: any game at or below the last one
 passed on is a repeat (read back, then still queued) and is dropped.
 
-The spawned session uses this; ``AttachedSession`` does the same by hand and
-could share it.
+Both sessions use it: the spawned one (its queue) and ``AttachedSession``
+(the trainer's socket).
 """
 
 from __future__ import annotations
