@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,17 @@ def session():
     s = TrainingSession()
     yield s
     s.stop(timeout=10)
+
+
+def boards_in_play(model: Any, env: Any, moves: int = 20) -> Any:
+    """Observations of games in progress on ``env`` (a VecEnv), played by the model's
+    live policy: an empty board leaves greedy players little to choose between."""
+    import numpy as np
+
+    obs = env.reset()
+    seen = []
+    for _ in range(moves):
+        actions, _ = model.policy.predict(obs, deterministic=False)
+        obs, *_ = env.step(actions)
+        seen.append(obs)
+    return np.concatenate(seen)

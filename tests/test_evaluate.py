@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+from conftest import boards_in_play
 
 from tetris_tui.config import Config, EnvConfig, PPOConfig
 from tetris_tui.envs import make_env
@@ -36,19 +37,6 @@ def trained_model() -> LeanPPO:
     assert isinstance(model, LeanPPO)
     model.learn(ROLLOUT * 8)
     return model
-
-
-def _boards_in_play(model: LeanPPO, moves: int = 20) -> np.ndarray:
-    """Observations of games in progress (an empty board leaves little to choose)."""
-    env = build_vec_env(_config())
-    obs = env.reset()
-    seen = []
-    for _ in range(moves):
-        actions, _ = model.policy.predict(obs, deterministic=False)
-        obs, *_ = env.step(actions)
-        seen.append(obs)
-    env.close()
-    return np.concatenate(seen)
 
 
 def _greedy_game(predict: Any, seed: int, max_pieces: int) -> list[int]:
@@ -113,7 +101,11 @@ def test_batched_games_equal_one_env_per_game() -> None:
 def test_evaluation_plays_the_averaged_weights_as_predict_does() -> None:
     """Greedy play is ``predict(deterministic=True)``: the averaged weights, not the live ones."""
     model = trained_model()
-    obs = _boards_in_play(model)
+    env = build_vec_env(_config())
+    try:
+        obs = boards_in_play(model, env)
+    finally:
+        env.close()
     expected, _ = model.predict(obs, deterministic=True)
     live, _ = model.policy.predict(obs, deterministic=True)
     assert not np.array_equal(live, expected)  # seeded: the two choose differently here

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from conftest import boards_in_play
 from stable_baselines3.common.callbacks import BaseCallback
 
 from tetris_tui.config import Config, PPOConfig
@@ -56,18 +57,6 @@ class LiveWeights(BaseCallback):
         return True
 
 
-def _boards_in_play(model: LeanPPO, moves: int = 20) -> np.ndarray:
-    """Observations of games in progress (an empty board leaves little to choose)."""
-    env = model.env
-    obs = env.reset()
-    seen = []
-    for _ in range(moves):
-        actions, _ = model.policy.predict(obs, deterministic=False)
-        obs, *_ = env.step(actions)
-        seen.append(obs)
-    return np.concatenate(seen)
-
-
 def test_the_horizon_grows_with_training_up_to_its_cap():
     model = _model(average_steps=ROLLOUT * 10)
     average = WeightAverage(model.policy, ROLLOUT * 10, ROLLOUT)
@@ -96,7 +85,7 @@ def test_greedy_play_and_saves_use_the_average_and_a_resume_starts_from_it():
     model = _model(average_steps=ROLLOUT * 3)
     model.learn(ROLLOUT * 8)
     averaged = _flat(model.greedy_policy)
-    obs = _boards_in_play(model)
+    obs = boards_in_play(model, model.env)
     expected, _ = model.greedy_policy.predict(obs, deterministic=True)
     chosen, _ = model.predict(obs, deterministic=True)
     assert np.array_equal(chosen, expected)
