@@ -46,7 +46,6 @@ import argparse
 import atexit
 import contextlib
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -54,21 +53,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import slices
 from slices import HeadlessSide, Side, catch_up, compare, control, spectator_ratio, warm_up
+from tmux_app import TMUX_SOCKETS, Tmux, app_pid, board_view, screen_steps, wait_for
+from ui_screenshot import screenshot
 
-from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cmdline, cpu_seconds, descendants, find_worker, pid_alive
 from tetris_tui.runs.trainers import live_trainer
 
-STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
 # What a killed bench must not leave behind: the trainers it started or froze
 # (each with its spectator) and its private tmux servers.
 _TRAINERS: set[int] = set()
-_TMUX_SOCKETS: set[str] = set()
 _signal_tree = slices.signal_tree
 
 
@@ -97,7 +94,7 @@ def _on_exit_signal(signum: int, _frame: object) -> None:
 
 def _release() -> None:
     """At exit: kill every trainer tree this bench started that still runs, and its tmux."""
-    for socket in tuple(_TMUX_SOCKETS):
+    for socket in tuple(TMUX_SOCKETS):
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
     for root in tuple(_TRAINERS):
         if not pid_alive(root) or "multiprocessing" not in cmdline(root):
@@ -106,75 +103,6 @@ def _release() -> None:
             for signum in (signal.SIGCONT, signal.SIGKILL):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signum)
-
-
-class Tmux:
-    def __init__(self, width: int = 160, height: int = 50) -> None:
-        self.socket = f"tetris-tui-bench-{uuid.uuid4().hex[:8]}"
-        self.size = (width, height)
-
-    def run(self, *args: str) -> str:
-        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True)
-        return out.stdout
-
-    def start(self, command: list[str]) -> None:
-        _TMUX_SOCKETS.add(self.socket)
-        width, height = self.size
-        env = {**os.environ, "TERM": "xterm-256color"}
-        line = " ".join(f"'{part}'" for part in command)
-        subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", "b",
-             "-x", str(width), "-y", str(height), line],
-            check=True, env=env,
-        )  # fmt: skip
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "b")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "b", *keys)
-
-    def pane_pid(self) -> int:
-        return int(self.run("display-message", "-p", "-t", "b", "#{pane_pid}").strip())
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
-VIEW_TITLES = {"spectator · game": "spectator", "training · env 0": "env", "board off": "off"}
-
-
-def board_view(screen: str) -> str | None:
-    """Which view the board's title shows (``w`` cycles them)."""
-    for title, view in VIEW_TITLES.items():
-        if title in screen:
-            return view
-    return None
-
-
-def app_pid(root: int) -> int:
-    """The app's python process: the pane's process or its first tetris_tui child."""
-    for pid in [root, *descendants(root)]:
-        line = cmdline(pid)
-        if "tetris_tui" in line and "multiprocessing" not in line:
-            return pid
-    return root
-
-
-def wait_for(tmux: Tmux, check, timeout: float, poll: float = 0.005) -> float:
-    """Seconds until ``check(screen)`` holds (polling capture-pane)."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if check(tmux.screen()):
-            return time.perf_counter() - start
-        time.sleep(poll)
-    raise TimeoutError(f"screen condition not met in {timeout}s:\n{tmux.screen()}")
-
-
-def screen_steps(screen: str) -> int:
-    first = screen.splitlines()[0] if screen else ""
-    match = STEPS.search(first)
-    return int(match.group(1).replace(",", "")) if match else 0
 
 
 class AppSide:
@@ -334,43 +262,6 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
     }
-
-
-def screenshot(path: Path, seconds: float, size: tuple[int, int], env: str) -> None:
-    """Train for ``seconds`` in the real app (headless, run_test) and save an SVG."""
-    import asyncio
-
-    from tetris_tui.ui.app import TetrisApp
-
-    async def run(run_dir: Path) -> None:
-        config = Config(
-            n_envs=2, run_dir=run_dir, seed=1, device="cpu", env=EnvConfig(kind=env), fps=10
-        )
-        app = TetrisApp(config)
-        async with app.run_test(size=size) as pilot:
-            await pilot.press("s")
-            await pilot.pause(seconds)
-            for _ in range(600):  # the spectator's board (it starts at low priority)
-                if app.main.feed.shown is not None or app.config.env.kind != "placement":
-                    break
-                await pilot.pause(0.2)
-            app.clear_notifications()
-            await pilot.pause(0.5)
-            app.save_screenshot(filename=path.name, path=str(path.parent))
-            await pilot.press("q", "x")  # q asks: x stops training and quits
-            while app.is_running:
-                await pilot.pause(0.2)
-
-    path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    here = Path.cwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)  # the status line then shows the usual "checkpoints"
-        try:
-            asyncio.run(run(Path("checkpoints")))
-        finally:
-            os.chdir(here)
-    print(f"saved {path}")
 
 
 def main() -> int:
