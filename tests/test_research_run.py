@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,9 +90,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=240)
 
 
-@pytest.mark.slow
-def test_a_research_run_trains_saves_its_rules_and_plays_them(run_dir):
-    """Real worker on 10x10 research rules; then models, ls and play read its rules."""
+@pytest.fixture(scope="module")
+def research_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    """A real worker's run on 10x10 research rules, and what it reported."""
+    run_dir = tmp_path_factory.mktemp("research") / "run"
     config = small_config(
         run_dir,
         env=RESEARCH10,
@@ -109,6 +112,13 @@ def test_a_research_run_trains_saves_its_rules_and_plays_them(run_dir):
         )
     finally:
         session.stop(timeout=15)
+    return run_dir, events
+
+
+@pytest.mark.slow
+def test_a_research_run_trains_saves_its_rules_and_plays_them(research_run):
+    """Real worker on 10x10 research rules; then models, ls and play read its rules."""
+    run_dir, events = research_run
     frames = [e for e in events if isinstance(e, p.Board)]
     assert frames and all(len(f.cells) == 100 and f.next_pieces == () for f in frames)
     meta = json.loads((run_dir / "final" / "meta.json").read_text())
@@ -147,3 +157,27 @@ def test_the_uis_rules_load_without_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.slow
+async def test_the_app_plays_a_model_on_other_rules_only_when_asked(research_run):
+    """``tetris-tui play final --rules gymnasium`` in the app: the 10x10 model plays on
+    20 rows; from the models table (no rules asked) the same model plays its own 10."""
+    from tetris_tui.ui.app import TetrisApp
+
+    run_dir, _ = research_run
+    gymnasium = {"rules": "gymnasium", "height": 20, "randomizer": "bag"}
+    for rules, rows in ((gymnasium, 20), (None, 10)):
+        config = small_config(run_dir, fps=30.0, pace=60.0)
+        app = TetrisApp(config, play_model=run_dir / "final", play_rules=rules)
+        async with app.run_test(size=(100, 44)) as pilot:
+            board = app.query_one(BoardView)
+            deadline = time.monotonic() + 90
+            while board.frame is None and time.monotonic() < deadline:
+                await pilot.pause(0.2)
+            assert board.frame is not None, "the model played nothing"
+            assert len(board.frame.cells) == rows * 10
+            await pilot.pause(0.2)
+            assert board.rows == rows and board.size.height == rows * board.scale
+            await pilot.press("q")
+        assert not app.session.alive

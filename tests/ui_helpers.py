@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,7 +104,9 @@ class FakeSession(_FakeWorker):
         self._alive = True
         self.push(p.Status(p.STARTING), p.Status(p.RUNNING, self.timesteps))
 
-    def start_play(self, config: Config, model_dir: Path) -> None:
+    def start_play(
+        self, config: Config, model_dir: Path, rules: Mapping[str, object] | None = None
+    ) -> None:
         self.played.append(model_dir)
         self.start(config)
 

@@ -17,7 +17,7 @@ import queue
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +76,14 @@ class TrainingSession:
         self._spawn(worker_entry, (config,), lock)
         self._seam = seam
 
-    def start_play(self, config: Config, model_dir: Path) -> None:
-        """Spawn a play worker: the saved agent plays greedy games; nothing trains."""
+    def start_play(
+        self, config: Config, model_dir: Path, rules: Mapping[str, object] | None = None
+    ) -> None:
+        """Spawn a play worker: the saved agent plays greedy games; nothing trains.
+        ``rules`` (EnvConfig fields) plays it on other rules than its own."""
         from tetris_tui.worker.play_worker import play_entry
 
-        self._spawn(play_entry, (config, model_dir), None)
+        self._spawn(play_entry, (config, model_dir, dict(rules or {})), None)
         self._seam = GameSeam(None)  # played games are not recorded: none to read back
 
     def _spawn(self, target: Any, args: tuple, lock: RunLock | None) -> None:

@@ -87,8 +87,14 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, ConfigError) as exc:
         fail(str(exc))
     headless = args.play_headless or args.headless
-    if rules_from_args(args, "play_") and not headless:
-        fail("--rules, --height and --randomizer go with --headless (the app plays its own)")
+    rules = rules_from_args(args, "play_")
+    if rules:  # asked for explicitly: checked here, before anything starts
+        from tetris_tui.worker.model_loading import env_config_of, with_rules
+
+        try:
+            with_rules(env_config_of(model_dir), rules)
+        except ConfigError as exc:
+            fail(str(exc))
     if headless:
         return play_headless(
             model_dir,
@@ -100,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         )
     from tetris_tui.ui.app import TetrisApp
 
-    TetrisApp(config, play_model=model_dir).run()
+    TetrisApp(config, play_model=model_dir, play_rules=rules or None).run()
     return 0
 
 
@@ -120,23 +126,17 @@ def play_headless(
 
     ``rules`` (EnvConfig fields) plays the model on other rules than its own.
     """
-    import dataclasses
     import time
 
     from tetris_tui.rules.base import describe
     from tetris_tui.worker.evaluate import play_games
-    from tetris_tui.worker.model_loading import load_for_play
+    from tetris_tui.worker.model_loading import load_for_play, with_rules
 
     try:
         model, env_config = load_for_play(model_dir, device)
-    except CheckpointError as exc:
+        env_config = with_rules(env_config, rules)
+    except (CheckpointError, ConfigError) as exc:
         fail(str(exc))
-    if rules:
-        try:
-            env_config = dataclasses.replace(env_config, **rules)  # type: ignore[arg-type]
-            env_config.validate()
-        except (ConfigError, TypeError) as exc:
-            fail(str(exc))
     label = describe(env_config.rules, env_config.height, env_config.randomizer)
     print(f"playing {model_dir} ({env_config.kind} env, {label} rules), {games} games", flush=True)
     started = time.perf_counter()

@@ -11,7 +11,7 @@ status line shows) lives in one reactive, ``run``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -101,12 +101,14 @@ class TetrisApp(BoardKeys, ModelKeys, SessionControl, App[None]):
         autostart: bool = False,
         session_factory: Callable[[], SessionLike] = TrainingSession,
         play_model: Path | None = None,
+        play_rules: Mapping[str, object] | None = None,
         spawn_session: Callable[[], StartableSession] = TrainingSession,
     ) -> None:
         super().__init__()
         self.preferences = Preferences.load()  # theme, keys, board view, fps, pace, curve
         self.config = config = self.preferences.apply_to(config)
         self.play_model = play_model  # set: a saved model plays; nothing trains
+        self.play_rules = play_rules  # set: it plays these rules, not its own
         self.autostart = autostart or play_model is not None
         self.session: SessionLike = session_factory()  # cheap: spawns nothing
         # What `s` swaps in when this app's session cannot start (an ended viewer).

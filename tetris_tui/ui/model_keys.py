@@ -40,6 +40,7 @@ class ModelKeys:
     session: Any
     config: Any
     play_model: Path | None
+    play_rules: Any
 
     def action_keep_slot(self, name: str = "", overwrite: bool = False) -> None:
         if self.check_action("keep_slot", ()):
@@ -67,5 +68,6 @@ class ModelKeys:
                 )
                 return
             self.play_model = Path(request.path)
+            self.play_rules = None  # from the table: each model plays its own rules
             self._update_status()
             self.action_start()

@@ -12,7 +12,7 @@ the models screen) swaps in a new spawned session, as in an app started here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -54,7 +54,9 @@ class StartableSession(SessionLike, Protocol):
     """A session that starts workers: ``TrainingSession`` (not ``AttachedSession``)."""
 
     def start(self, config: Config) -> None: ...
-    def start_play(self, config: Config, model_dir: Path) -> None: ...
+    def start_play(
+        self, config: Config, model_dir: Path, rules: Mapping[str, object] | None = None
+    ) -> None: ...
 
 
 class SessionControl:
@@ -64,6 +66,7 @@ class SessionControl:
     spawn_session: Callable[[], StartableSession]  # a new spawned session
     config: Config
     play_model: Any
+    play_rules: Any
     state: str
     main: Any
     _starting: bool
@@ -126,7 +129,7 @@ class SessionControl:
     def _start_session(self, session: StartableSession, config: Config) -> None:
         try:
             if self.play_model is not None:
-                session.start_play(config, self.play_model)
+                session.start_play(config, self.play_model, self.play_rules)
             else:
                 session.start(config)
         except Exception as exc:  # noqa: BLE001 - RunLockedError and spawn failures

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tetris_tui.config import EnvConfig
+from tetris_tui.config import ConfigError, EnvConfig
 from tetris_tui.runs.checkpoints import MODEL_FILE, CheckpointError, read_meta
 
 
@@ -17,6 +19,19 @@ def env_config_of(model_dir: Path) -> EnvConfig:
         return EnvConfig()
     known = set(EnvConfig.__dataclass_fields__)
     return EnvConfig(**{k: v for k, v in env.items() if k in known})
+
+
+def with_rules(env_config: EnvConfig, rules: Mapping[str, object] | None) -> EnvConfig:
+    """The model's env on the rules asked for (EnvConfig fields; none: its own);
+    ConfigError in one line when they cannot be played."""
+    if not rules:
+        return env_config
+    try:
+        changed = dataclasses.replace(env_config, **rules)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
+    changed.validate()
+    return changed
 
 
 def load_for_play(model_dir: Path, device: str = "auto") -> tuple[Any, EnvConfig]:

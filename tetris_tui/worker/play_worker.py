@@ -48,15 +48,21 @@ PLAY_DELAY = 0.15
 
 
 def play_entry(
-    config: Config, model_dir: Path, events: Any, commands: CommandChannel, stop_flag: Any
+    config: Config,
+    model_dir: Path,
+    rules: dict[str, object],
+    events: Any,
+    commands: CommandChannel,
+    stop_flag: Any,
 ) -> None:
-    """Play games with the model in ``model_dir`` until stopped."""
+    """Play games with the model in ``model_dir`` until stopped (on ``rules``, EnvConfig
+    fields, when given; else on its own)."""
     ui_gone, _ = prepare_worker_process(config.run_dir, stop_flag)
     announce(events, "play")
     sink = EventSink(events, None, ui_gone)
     sink.send(Status(STARTING, 0))
     try:
-        Player(config, model_dir, sink, commands, stop_flag).run()
+        Player(config, model_dir, sink, commands, stop_flag, rules).run()
         sink.send(Status(STOPPED, 0))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI
         sink.send(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
@@ -76,9 +82,11 @@ class Player:
         sink: EventSink,
         commands: CommandChannel,
         stop_flag: Any,
+        rules: dict[str, object] | None = None,
     ) -> None:
         self.config = config
         self.model_dir = model_dir
+        self.rules = rules or {}
         self.sink = sink
         self.commands = commands
         self.stop_flag = stop_flag
@@ -93,10 +101,17 @@ class Player:
         from tetris_tui.envs import make_env
         from tetris_tui.worker.game_stats import RollingGames
         from tetris_tui.worker.model_factory import configure_torch
-        from tetris_tui.worker.model_loading import load_for_play
+        from tetris_tui.worker.model_loading import load_for_play, with_rules
 
         configure_torch(self.config)
         model, env_config = load_for_play(self.model_dir, self.config.device)
+        env_config = with_rules(env_config, self.rules)
+        self.playing = f"playing {self.model_dir} (greedy, no training)"
+        if self.rules:
+            from tetris_tui.rules.base import describe
+
+            label = describe(env_config.rules, env_config.height, env_config.randomizer)
+            self.playing = f"playing {self.model_dir} on {label} rules, as asked (greedy)"
         if env_config.kind == "placement":
             self._spectate(model, env_config)
             return
@@ -104,7 +119,7 @@ class Player:
         seed = None if self.config.seed is None else self.config.seed + 1
         obs, _ = env.reset(seed=seed)
         games = RollingGames()
-        self.sink.send(Info(f"playing {self.model_dir} (greedy, no training)"))
+        self.sink.send(Info(self.playing))
         self.sink.send(Status(RUNNING, 0))
         steps, started = 0, time.time()
         next_frame = 0.0
@@ -137,7 +152,7 @@ class Player:
         game = GreedyGame(env_config, None if self.config.seed is None else self.config.seed + 1)
         predict = policy_predictor(model.policy)
         games = RollingGames()
-        self.sink.send(Info(f"playing {self.model_dir} (greedy, no training)"))
+        self.sink.send(Info(self.playing))
         self.sink.send(Status(RUNNING, 0))
         game.new_game(int(model.num_timesteps))
         started, steps, next_at = time.time(), 0, time.monotonic()

@@ -69,8 +69,10 @@ class BoardView(Widget):
         old, old_side = self.frame, self._side_cache
         self.frame = frame
         self._side_cache = None
-        if old is not None and len(old.cells) != len(frame.cells):
-            self.refresh(layout=True)  # another board height (the run's rules)
+        drawn = len(old.cells) if old is not None and old.cells else BOARD_ROWS * BOARD_COLS
+        if drawn != len(frame.cells):
+            # Another board height (the run's rules); before any frame, 20 rows were laid out.
+            self.refresh(layout=True)
             return
         if old is None or old_side is None or not self.watching or not self.size:
             self.refresh()
