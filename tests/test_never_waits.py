@@ -172,7 +172,7 @@ def _session_reading(run_dir, items):
     session = TrainingSession()
     session._events = queue.Queue()  # the worker's queue, without a worker
     session._ended = True
-    session._seam = GameSeam(run_dir, last_game_number(run_dir))
+    session._intake.seam = GameSeam(run_dir, last_game_number(run_dir))
     for item in items:
         session._events.put(item)
     return session
@@ -186,7 +186,7 @@ def test_a_resync_reads_the_dropped_games_back_once_each(tmp_path):
     log.close()
     hello = Hello(PROTOCOL_VERSION, 1, "train")
     session = _session_reading(tmp_path, [])
-    session._seam.last_game = baseline
+    session._intake.seam.last_game = baseline
     for item in (hello, [_game(4), _game(5)], Resync(), [_game(9), _game(10)], [_game(12)]):
         session._events.put(item)
     events = session.drain(max_items=1000)
@@ -213,7 +213,7 @@ def test_a_clean_exit_whose_last_words_were_not_read_ends_as_recorded(tmp_path):
     log.append(Status("stopped", 99, "stopped"))
     log.close()
     session = TrainingSession()
-    session._seam = GameSeam(tmp_path)
+    session._intake.seam = GameSeam(tmp_path)
     session.exitcode = 0
     assert session._recorded_end() == Status("stopped", 99, "stopped")
     session.exitcode = -9

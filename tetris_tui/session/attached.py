@@ -26,16 +26,15 @@ from tetris_tui.protocol import (
     CRASHED,
     TERMINAL_STATES,
     Command,
-    Error,
     Event,
     Status,
     Stop,
-    protocol_mismatch,
 )
 from tetris_tui.runs.trainers import TrainerInfo
 from tetris_tui.session.client import AttachError, connect
 from tetris_tui.session.history import GameSeam
 from tetris_tui.session.inbox import INBOX_LIMIT, Inbox
+from tetris_tui.session.intake import EventIntake
 
 __all__ = ["AttachedSession", "AttachError"]
 
@@ -59,10 +58,10 @@ class AttachedSession:
         self._backlog: list[Event] = []
         self._send_lock = threading.Lock()
         self._closed = threading.Event()
-        self._compatible: bool | None = None
         self._ended = True
-        # The highest game passed on (history included); a Resync reads back the rest.
-        self._seam = GameSeam(run_dir)
+        # The protocol check; the highest game passed on (history included), and a
+        # Resync reads back the rest.
+        self._intake = EventIntake(GameSeam(run_dir), "trainer", self.detach)
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -80,12 +79,12 @@ class AttachedSession:
 
     def shown_history_through(self, game: int) -> None:
         """The app showed games up to ``game`` from events.jsonl: later ones come live."""
-        self._seam.shown_through(game)
+        self._intake.seam.shown_through(game)
 
     @property
     def resyncs(self) -> int:
         """Times the trainer dropped events for us and we read the games back."""
-        return self._seam.resyncs
+        return self._intake.seam.resyncs
 
     @property
     def alive(self) -> bool:
@@ -163,31 +162,12 @@ class AttachedSession:
 
     def _accept(self, items: list[Any]) -> list[Event]:
         """Check the protocol, drop games already shown, read back what was dropped."""
-        events: list[Event] = []
-        for item in items:
-            for event in item if isinstance(item, list) else [item]:
-                if self._compatible is None:
-                    if not self._check_hello(event, events):
-                        return events
-                    continue
-                if self._compatible is False:
-                    return events
-                if isinstance(event, Status):
-                    self.state = event.state
-                events.extend(self._seam.accept(event))
+        flat = [event for item in items for event in (item if isinstance(item, list) else [item])]
+        events = self._intake.accept(flat)
+        for event in events:
+            if isinstance(event, Status):
+                self.state = event.state
         return events
-
-    def _check_hello(self, event: Event, out: list[Event]) -> bool:
-        line = protocol_mismatch(event, "trainer")
-        if line is None:
-            self._compatible = True
-            out.append(event)
-            return True
-        self._compatible = False
-        out += [Error(line), Status(CRASHED, 0, line)]
-        self.state = CRASHED
-        self.detach()
-        return False
 
     def _on_hang_up(self) -> list[Event]:
         self._ended = True

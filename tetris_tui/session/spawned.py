@@ -28,14 +28,13 @@ from tetris_tui.protocol import (
     CRASHED,
     TERMINAL_STATES,
     Command,
-    Error,
     Event,
     Status,
     Stop,
-    protocol_mismatch,
 )
 from tetris_tui.runs.runlock import RunLock, RunLockedError
 from tetris_tui.session.history import GameSeam, last_game_number
+from tetris_tui.session.intake import EventIntake
 
 __all__ = ["TrainingSession", "RunLockedError"]
 
@@ -58,9 +57,8 @@ class TrainingSession:
         self._lock: RunLock | None = None
         self._ended = True
         self._backlog: list[Event] = []
-        # None until the worker's Hello; then whether it speaks our protocol.
-        self._compatible: bool | None = None
-        self._seam = GameSeam(None)
+        # The protocol check and the games' seam (each worker gets its own).
+        self._intake = self._new_intake(GameSeam(None))
         self.state = "idle"
         self.exitcode: int | None = None
 
@@ -73,8 +71,7 @@ class TrainingSession:
         lock = RunLock(config.run_dir)
         # Its games are numbered after every recorded one; a Resync reads them back.
         seam = GameSeam(config.run_dir, last_game_number(config.run_dir))
-        self._spawn(worker_entry, (config,), lock)
-        self._seam = seam
+        self._spawn(worker_entry, (config,), lock, seam)
 
     def start_play(
         self, config: Config, model_dir: Path, rules: Mapping[str, object] | None = None
@@ -83,13 +80,21 @@ class TrainingSession:
         ``rules`` (EnvConfig fields) plays it on other rules than its own."""
         from tetris_tui.worker.play_worker import play_entry
 
+        # Played games are not recorded: a Resync has none to read back.
         self._spawn(play_entry, (config, model_dir, dict(rules or {})), None)
-        self._seam = GameSeam(None)  # played games are not recorded: none to read back
 
-    def _spawn(self, target: Any, args: tuple, lock: RunLock | None) -> None:
+    def _new_intake(self, seam: GameSeam) -> EventIntake:
+        return EventIntake(seam, "worker", self._stop_mismatched_worker)
+
+    def _spawn(
+        self, target: Any, args: tuple, lock: RunLock | None, seam: GameSeam | None = None
+    ) -> None:
+        """Start ``target(*args, events, commands, stop_flag)``; ``seam``: where its
+        games are recorded (none: a Resync reads nothing back)."""
         if self.alive:
             raise RuntimeError("a worker is already running")
         self._reap()
+        self._intake = self._new_intake(seam or GameSeam(None))
         if lock is not None:
             lock.acquire()
         with _real_stdio():
@@ -117,7 +122,6 @@ class TrainingSession:
                 self._events._writer.close()
         self._lock = lock
         self._ended = False
-        self._compatible = None
         self.exitcode = None
         self.state = "starting"
 
@@ -219,12 +223,12 @@ class TrainingSession:
 
     def shown_history_through(self, game: int) -> None:
         """The app showed games up to ``game`` from events.jsonl: later ones come live."""
-        self._seam.shown_through(game)
+        self._intake.seam.shown_through(game)
 
     @property
     def resyncs(self) -> int:
         """Times this reader fell behind and read the dropped games back."""
-        return self._seam.resyncs
+        return self._intake.seam.resyncs
 
     # -- internals -------------------------------------------------------------------
 
@@ -240,32 +244,16 @@ class TrainingSession:
             item = self._events.get_nowait()
         except (queue.Empty, OSError, ValueError, EOFError):
             return []
-        events = item if isinstance(item, list) else [item]
-        if self._compatible is not True:
-            events = self._check_protocol(events)
-        passed: list[Event] = []
-        for event in events:
+        passed = self._intake.accept(item if isinstance(item, list) else [item])
+        for event in passed:
             if isinstance(event, Status):
                 self.state = event.state
-            passed += self._seam.accept(event)
         return passed
 
-    def _check_protocol(self, events: list[Event]) -> list[Event]:
-        """The first event must be a Hello in our protocol; otherwise say so, once.
-
-        A worker from another version is asked to stop (it saves), and what it
-        sends after is dropped: it would be misread.
-        """
-        if self._compatible is False:
-            return []
-        line = protocol_mismatch(events[0] if events else None, "worker")
-        if line is None:
-            self._compatible = True
-            return events
-        self._compatible = False
+    def _stop_mismatched_worker(self) -> None:
+        """A worker from another version is asked to stop (it saves)."""
         with contextlib.suppress(ValueError, OSError, AttributeError):
             self._stop_flag.set()
-        return [Error(line), Status(CRASHED, 0, line)]
 
     def _on_exit(self) -> list[Event]:
         """The worker is gone: free the lock and say how it ended, if it did not."""
@@ -287,11 +275,12 @@ class TrainingSession:
     def _recorded_end(self) -> Status | None:
         """How a worker that exited cleanly ended, from events.jsonl: its last words
         may not have reached a queue that this side did not read in time."""
-        if self.exitcode != 0 or self._seam.run_dir is None:
+        run_dir = self._intake.seam.run_dir
+        if self.exitcode != 0 or run_dir is None:
             return None
         from tetris_tui.runs.runlog import last_status
 
-        status = last_status(self._seam.run_dir)
+        status = last_status(run_dir)
         return status if status is not None and status.state in TERMINAL_STATES else None
 
     def _reap(self) -> None:
