@@ -87,6 +87,7 @@ class Player:
         self.config = config
         self.model_dir = model_dir
         self.rules = rules or {}
+        self.playing = f"playing {model_dir} (greedy, no training)"  # the first Info line
         self.sink = sink
         self.commands = commands
         self.stop_flag = stop_flag
@@ -106,7 +107,6 @@ class Player:
         configure_torch(self.config)
         model, env_config = load_for_play(self.model_dir, self.config.device)
         env_config = with_rules(env_config, self.rules)
-        self.playing = f"playing {self.model_dir} (greedy, no training)"
         if self.rules:
             from tetris_tui.rules.base import describe
 
