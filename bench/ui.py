@@ -4,7 +4,9 @@ Runs ``python -m tetris_tui`` in a private tmux server, and beside it a
 headless ``TrainingSession`` (drained at 20 Hz) with the same config, and
 measures from the outside:
 
-- start -> first interactive frame (the footer and the board are drawn);
+- start -> first interactive frame (the footer and the board are drawn): the
+  median of the measured app's launch and ``--launches`` more (one launch
+  strays by about 0.2 s);
 - training steps/s with the UI attached ÷ headless. Both workers are pinned
   to one core and never train at once: the bench freezes them (SIGSTOP) and
   lets them run in turn, in ``--slice``-second slices ordered ABBA, so the
@@ -105,20 +107,51 @@ def _release() -> None:
                     os.kill(pid, signum)
 
 
+def app_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "tetris_tui", "--checkpoints", str(run_dir),
+        "--env", args.env, "--n-envs", str(args.n_envs), "--device", "cpu",
+        "--seed", "1", "--total-timesteps", "50000000", "--checkpoint-every", "10000000",
+    ]  # fmt: skip
+
+
+def interactive(screen: str) -> bool:
+    """The first interactive frame: the footer's keys and the board are drawn."""
+    return "quit" in screen and "board" in screen and "idle" in screen
+
+
+def launch_times(args: argparse.Namespace, tmp: Path, launches: int) -> list[float]:
+    """Seconds from launch to the first interactive frame, for fresh apps quit at once.
+
+    One launch strays by about 0.2 s either way here (0.67-1.03 s in six), so
+    the start-up figure is the median of several, not one.
+    """
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    times = []
+    for index in range(launches):
+        tmux = Tmux(width, height)
+        started = time.perf_counter()
+        tmux.start(app_command(args, tmp / f"launch-{index}"))
+        try:
+            wait_for(tmux, interactive, 60, 0.01)
+            times.append(time.perf_counter() - started)
+            tmux.keys("q")
+            with contextlib.suppress(TimeoutError):
+                wait_for(tmux, lambda s: "idle" not in s, 10, 0.05)
+        finally:
+            tmux.kill()
+    return times
+
+
 class AppSide:
     """The real app in tmux: started, trained, paused and resumed by keys."""
 
     def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
-        command = [
-            sys.executable, "-m", "tetris_tui", "--checkpoints", str(run_dir),
-            "--env", args.env, "--n-envs", str(args.n_envs), "--device", "cpu",
-            "--seed", "1", "--total-timesteps", "50000000", "--checkpoint-every", "10000000",
-        ]  # fmt: skip
         width, height = (int(v) for v in args.size.lower().split("x"))
         self.tmux = Tmux(width, height)
         started = time.perf_counter()
-        self.tmux.start(command)
-        wait_for(self.tmux, lambda s: "quit" in s and "board" in s and "idle" in s, 60, 0.01)
+        self.tmux.start(app_command(args, run_dir))
+        wait_for(self.tmux, interactive, 60, 0.01)
         self.startup_s = time.perf_counter() - started
         self.pid = app_pid(self.tmux.pane_pid())
         self.tmux.keys("s")
@@ -282,6 +315,9 @@ def main() -> int:
     )
     parser.add_argument("--presses", type=int, default=40, help="key presses for the latency")
     parser.add_argument(
+        "--launches", type=int, default=6, help="more app launches for the start-up's median"
+    )
+    parser.add_argument(
         "--spectator-only",
         action="store_true",
         help="only the spectator's cost: spectator on ÷ off, two headless sides",
@@ -320,12 +356,17 @@ def main() -> int:
             print(f"spectator_ratio={spectator_ratio(args, Path(tmp) / 's'):.3f}")
             return 0
         result = measure(args, Path(tmp))
+        starts = [result["startup_s"]]
+        if not args.attached:  # an attached launch needs a trainer: the one measured
+            starts += launch_times(args, Path(tmp), args.launches)
+        result["startup_s"] = statistics.median(starts)
+        print(f"start-ups: {', '.join(f'{t:.2f}' for t in starts)} s", flush=True)
         if args.attached:
             result["spectator_ratio"] = float("nan")  # measured without --attached
         else:
             print("spectator on ÷ off (two headless sides, same slices):", flush=True)
             result["spectator_ratio"] = spectator_ratio(args, Path(tmp) / "s")
-    print(f"startup (launch -> first interactive frame): {result['startup_s']:.2f} s")
+    print(f"startup (launch -> first interactive frame): median {result['startup_s']:.2f} s")
     print(f"key -> screen change: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
     print(f"UI process CPU while it shows training: {result['cpu_pct']:.1f}% of one core")
     print(
