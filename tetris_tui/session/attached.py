@@ -61,7 +61,7 @@ class AttachedSession:
         self._ended = True
         # The protocol check; the highest game passed on (history included), and a
         # Resync reads back the rest.
-        self._intake = EventIntake(GameSeam(run_dir), "trainer", self.detach)
+        self._intake = EventIntake(GameSeam(run_dir), "trainer")
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -164,6 +164,8 @@ class AttachedSession:
         """Check the protocol, drop games already shown, read back what was dropped."""
         flat = [event for item in items for event in (item if isinstance(item, list) else [item])]
         events = self._intake.accept(flat)
+        if self._intake.compatible is False:
+            self.detach()  # what it sends would be misread
         for event in events:
             if isinstance(event, Status):
                 self.state = event.state

@@ -8,20 +8,24 @@ our protocol or nothing after it is trusted, and games go through the seam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from tetris_tui.protocol import CRASHED, Error, Event, Status, protocol_mismatch
 from tetris_tui.session.history import GameSeam
 
 
 class EventIntake:
-    """The protocol check and the game seam, shared by both sessions."""
+    """The protocol check and the game seam, shared by both sessions.
 
-    def __init__(self, seam: GameSeam, peer: str, on_mismatch: Callable[[], None]) -> None:
+    It holds no reference back to its session (a callback would make a cycle,
+    and a dropped session must be freed at once: its ``__del__`` stops its
+    worker). The session reads ``compatible`` and stops or hangs up itself.
+    """
+
+    def __init__(self, seam: GameSeam, peer: str) -> None:
         self.seam = seam
         self.peer = peer  # "worker" or "trainer", for the one line the user reads
-        self.on_mismatch = on_mismatch  # stop the peer, or hang up on it
-        self.compatible: bool | None = None
+        self.compatible: bool | None = None  # None until the first event
 
     def accept(self, events: Iterable[Event]) -> list[Event]:
         """What to pass on. A peer of another protocol is said once, as an error and
@@ -32,7 +36,6 @@ class EventIntake:
                 line = protocol_mismatch(event, self.peer)
                 self.compatible = line is None
                 if line is not None:
-                    self.on_mismatch()
                     return [*passed, Error(line), Status(CRASHED, 0, line)]
             elif self.compatible is False:
                 break

@@ -84,7 +84,7 @@ class TrainingSession:
         self._spawn(play_entry, (config, model_dir, dict(rules or {})), None)
 
     def _new_intake(self, seam: GameSeam) -> EventIntake:
-        return EventIntake(seam, "worker", self._stop_mismatched_worker)
+        return EventIntake(seam, "worker")
 
     def _spawn(
         self, target: Any, args: tuple, lock: RunLock | None, seam: GameSeam | None = None
@@ -245,6 +245,8 @@ class TrainingSession:
         except (queue.Empty, OSError, ValueError, EOFError):
             return []
         passed = self._intake.accept(item if isinstance(item, list) else [item])
+        if self._intake.compatible is False:
+            self._stop_mismatched_worker()
         for event in passed:
             if isinstance(event, Status):
                 self.state = event.state
