@@ -14,7 +14,7 @@ from tetris_tui.protocol import (
 )
 from tetris_tui.runs.runlog import RunLog
 from tetris_tui.session.history import GameSeam
-from tetris_tui.session.intake import EventIntake
+from tetris_tui.session.intake import EventIntake, state_after
 
 
 def _game(number: int) -> Episode:
@@ -29,8 +29,9 @@ def test_a_peer_of_another_protocol_is_said_once_and_then_ignored():
     out = intake.accept([Hello(PROTOCOL_VERSION + 1, 7, "train"), Status(RUNNING, 5)])
     assert [type(e) for e in out] == [Error, Status]
     assert "the trainer speaks protocol" in out[0].message and out[1].state == CRASHED
-    assert intake.compatible is False
+    assert intake.compatible is False and intake.refused_now  # the session acts once
     assert intake.accept([Status(RUNNING, 9), _game(1)]) == []  # would be misread
+    assert not intake.refused_now
 
 
 def test_a_peer_without_a_hello_is_a_mismatch_too():
@@ -49,3 +50,9 @@ def test_games_pass_once_in_order_across_a_resync(tmp_path):
     assert out[0] == hello
     assert [e.episode for e in out[1:]] == [2, 3, 4, 5, 6]  # 1 shown before; 3-6 read back
     assert intake.seam.resyncs == 1
+
+
+def test_a_sessions_state_is_its_last_status():
+    events = [Status(RUNNING, 5), _game(1), Status(CRASHED, 9, "boom"), _game(2)]
+    assert state_after(events, "starting") == CRASHED
+    assert state_after([_game(3)], "paused") == "paused"

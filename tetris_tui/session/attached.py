@@ -34,7 +34,7 @@ from tetris_tui.runs.trainers import TrainerInfo
 from tetris_tui.session.client import AttachError, connect
 from tetris_tui.session.history import GameSeam
 from tetris_tui.session.inbox import INBOX_LIMIT, Inbox
-from tetris_tui.session.intake import EventIntake
+from tetris_tui.session.intake import EventIntake, state_after
 
 __all__ = ["AttachedSession", "AttachError"]
 
@@ -164,11 +164,9 @@ class AttachedSession:
         """Check the protocol, drop games already shown, read back what was dropped."""
         flat = [event for item in items for event in (item if isinstance(item, list) else [item])]
         events = self._intake.accept(flat)
-        if self._intake.compatible is False:
+        if self._intake.refused_now:
             self.detach()  # what it sends would be misread
-        for event in events:
-            if isinstance(event, Status):
-                self.state = event.state
+        self.state = state_after(events, self.state)
         return events
 
     def _on_hang_up(self) -> list[Event]:

@@ -26,18 +26,29 @@ class EventIntake:
         self.seam = seam
         self.peer = peer  # "worker" or "trainer", for the one line the user reads
         self.compatible: bool | None = None  # None until the first event
+        self.refused_now = False  # True for the one batch that found another protocol
 
     def accept(self, events: Iterable[Event]) -> list[Event]:
         """What to pass on. A peer of another protocol is said once, as an error and
         a crashed status; what it sends after is dropped (it would be misread)."""
         passed: list[Event] = []
+        self.refused_now = False
         for event in events:
             if self.compatible is None:
                 line = protocol_mismatch(event, self.peer)
                 self.compatible = line is None
                 if line is not None:
+                    self.refused_now = True
                     return [*passed, Error(line), Status(CRASHED, 0, line)]
             elif self.compatible is False:
                 break
             passed += self.seam.accept(event)
         return passed
+
+
+def state_after(events: Iterable[Event], state: str) -> str:
+    """A session's state once it has read these events: the last Status's, if any."""
+    for event in events:
+        if isinstance(event, Status):
+            state = event.state
+    return state

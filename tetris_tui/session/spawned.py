@@ -34,7 +34,7 @@ from tetris_tui.protocol import (
 )
 from tetris_tui.runs.runlock import RunLock, RunLockedError
 from tetris_tui.session.history import GameSeam, last_game_number
-from tetris_tui.session.intake import EventIntake
+from tetris_tui.session.intake import EventIntake, state_after
 
 __all__ = ["TrainingSession", "RunLockedError"]
 
@@ -245,11 +245,9 @@ class TrainingSession:
         except (queue.Empty, OSError, ValueError, EOFError):
             return []
         passed = self._intake.accept(item if isinstance(item, list) else [item])
-        if self._intake.compatible is False:
+        if self._intake.refused_now:
             self._stop_mismatched_worker()
-        for event in passed:
-            if isinstance(event, Status):
-                self.state = event.state
+        self.state = state_after(passed, self.state)
         return passed
 
     def _stop_mismatched_worker(self) -> None:

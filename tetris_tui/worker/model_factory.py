@@ -87,7 +87,10 @@ def network_widths(model: Any) -> dict[str, int]:
     if not value_hidden or not hasattr(policy, "scorer_hidden"):
         return {}
     scorer_hidden = tuple(policy.scorer_hidden)
-    return {"value_width": int(value_hidden[0]), "scorer_width": int(sum(scorer_hidden[:1]))}
+    return {
+        "value_width": int(value_hidden[0]),
+        "scorer_width": scorer_hidden[0] if scorer_hidden else 0,
+    }
 
 
 def torch_device(config: Config) -> str:
