@@ -24,17 +24,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
+import multiprocessing
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tetris_tui.config import Config, ConfigError, EnvConfig, PPOConfig  # noqa: E402
+from tetris_tui.envs.greedy_batch import GreedyRun  # noqa: E402
 
 # Fresh seeds: training seeds its games from --seed upward, these are far from them.
 SCORE_SEED = 7_000_001
@@ -57,9 +61,26 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--progress-every-s", type=float, default=60.0, help="progress lines")
     parser.add_argument("--save", default=None, help="save the final model here (.zip)")
     parser.add_argument("--model", default=None, help="score this saved model (.zip), no training")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="scoring processes (cores)"
+    )
+    parser.add_argument(
+        "--score-minutes",
+        type=float,
+        default=0.0,
+        help="scoring budget (0 = none); games still running then count as capped",
+    )
     args = parser.parse_args()
-    if args.minutes <= 0 or (args.games is not None and args.games < 1) or args.max_pieces < 0:
-        raise SystemExit("literature.py: --minutes and --games must be positive, --max-pieces >= 0")
+    if (
+        args.minutes <= 0
+        or (args.games is not None and args.games < 1)
+        or min(args.max_pieces, args.score_minutes) < 0
+        or args.jobs < 1
+    ):
+        raise SystemExit(
+            "literature.py: --minutes, --games and --jobs must be positive, "
+            "--max-pieces and --score-minutes >= 0"
+        )
     return args
 
 
@@ -121,36 +142,70 @@ def _train(config: Config, minutes: float, progress_every_s: float):
     return model, trained
 
 
+def _score_slice(job: tuple) -> GreedyRun:
+    """One scoring process: games ``first..first+n`` (game i is seeded SCORE_SEED + i)."""
+    path, first, n, env, max_pieces, deadline, progress_every_s = job
+    import torch
+    from stable_baselines3 import PPO
+
+    from tetris_tui.envs.greedy_batch import play_greedy
+    from tetris_tui.worker.evaluate import _batched_actions
+
+    torch.set_num_threads(1)
+    act = _batched_actions(PPO.load(path, device="cpu"), deterministic=True)
+    said = [time.monotonic()]
+
+    def on_step(steps: int, finished: int) -> bool:
+        now = time.time()
+        if time.monotonic() - said[0] >= progress_every_s:
+            said[0] = time.monotonic()
+            print(f"  games {first}-{first + n - 1}: {finished}/{n} ended, "
+                  f"the longest at {steps:,} pieces", flush=True)  # fmt: skip
+        return deadline is not None and now >= deadline
+
+    return play_greedy(act, n, env, SCORE_SEED + first, max_pieces, on_step, keep_unfinished=True)
+
+
+def score(path: str, games: int, env: EnvConfig, args: argparse.Namespace) -> GreedyRun:
+    """Every game scored, split over ``--jobs`` processes: the same games as one batch."""
+    jobs = min(args.jobs, games)
+    deadline = time.time() + 60 * args.score_minutes if args.score_minutes else None
+    bounds = [round(games * j / jobs) for j in range(jobs + 1)]
+    slices = [
+        (path, lo, hi - lo, env, args.max_pieces, deadline, args.progress_every_s)
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        runs = pool.map(_score_slice, slices)
+    results = [r for run in runs for r in run.results]
+    return GreedyRun(results, sum(r.placements for r in runs), time.perf_counter() - start)
+
+
 def main() -> None:
     args = _parse()
     config = _config(args)
     games = args.games or DEFAULT_GAMES[args.height]
     print(f"rules: {config.env}\nppo: {config.ppo}\ncpus={os.cpu_count()}", flush=True)
-    if args.model:  # a model trained before (``--save``): its training time is not known here
-        from stable_baselines3 import PPO
-
-        model, train_s = PPO.load(args.model, device="cpu"), 0.0
+    if args.model:  # trained before (``--save``): its training time is not known here
+        path, train_s = args.model, 0.0
     else:
         model, train_s = _train(config, args.minutes, args.progress_every_s)
-    if args.save:
-        model.save(args.save)
-
-    from tetris_tui.envs.greedy_batch import play_greedy
-    from tetris_tui.worker.evaluate import _batched_actions
-
-    run = play_greedy(
-        _batched_actions(model, deterministic=True),
-        games,
-        config.env,
-        seed=SCORE_SEED,
-        max_pieces=args.max_pieces,
-    )
+        path = args.save or tempfile.mkstemp(suffix=".zip", prefix="literature-")[1]
+        model.save(path)  # the scoring processes load it
+    try:
+        run = score(path, games, config.env, args)
+    finally:
+        if not (args.model or args.save):
+            os.unlink(path)
     lines = [r.lines for r in run.results]
     mean = statistics.fmean(lines)
     ci95 = 1.96 * statistics.stdev(lines) / math.sqrt(len(lines)) if len(lines) > 1 else math.inf
     capped = sum(r.capped for r in run.results)
     best = CBMPI[args.height]
     cap = "none" if not args.max_pieces else f"{args.max_pieces}"
+    if args.score_minutes:  # games cut off by the budget count as capped
+        cap += f",{args.score_minutes:g}min"
     print(
         f"scored {len(lines)} games: {run.placements:,} placements in {run.seconds:.1f}s "
         f"({run.placements_per_s:,.0f} placements/s), max {max(lines):,} lines"

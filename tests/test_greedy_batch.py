@@ -66,3 +66,13 @@ def test_on_step_stops_early() -> None:
         heuristic, 4, EnvConfig(), seed=1, on_step=lambda s, f: calls.append(s) or s >= 5
     )
     assert calls == [1, 2, 3, 4, 5] and run.results == []
+
+
+def test_a_stop_can_keep_the_unfinished_games_as_capped() -> None:
+    """A scoring budget cuts games off: their lines so far stand, marked capped."""
+    run = play_greedy(
+        heuristic, 4, EnvConfig(), seed=1, on_step=lambda s, f: s >= 50, keep_unfinished=True
+    )
+    assert len(run.results) == 4 and all(r.capped and r.pieces == 50 for r in run.results)
+    assert sum(r.lines for r in run.results) > 0
+    assert run.placements == 200

@@ -57,11 +57,14 @@ def play_greedy(
     seed: int | None = None,
     max_pieces: int = 10_000,
     on_step: Callable[[int, int], Any] | None = None,
+    keep_unfinished: bool = False,
 ) -> GreedyRun:
     """Play ``n_games`` games with ``act(obs (k, 40, F+1)) -> actions (k,)`` to their end.
 
     ``max_pieces`` caps each game (0 = never). ``on_step(steps, finished)`` is called
-    after each step; True stops early (unfinished games are then left out).
+    after each step; True stops early. The unfinished games are then left out, or
+    with ``keep_unfinished`` counted as capped where they stand (a time budget is a
+    cap: their lines so far are a lower bound).
     """
     cfg = config or EnvConfig()
     rules = rules_for(cfg)
@@ -102,6 +105,8 @@ def play_greedy(
         live = live[~done]
         steps += 1
         if on_step is not None and on_step(steps, n_games - live.size):
+            if keep_unfinished:
+                ended[live] = capped[live] = True
             break
     seconds = time.perf_counter() - start
     results = [
