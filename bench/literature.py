@@ -9,9 +9,12 @@ and ``new_model`` on ``Config()`` with the research rules: the default PPO, the
 batched env; ``--ppo``/``--env`` JSON overrides say what was changed) for
 ``--minutes`` of training time, then scores the final greedy policy (greedy
 play's averaged weights, as ``play`` and evaluation use them) on ``--games``
-games from fresh seeds, all in one batch (``envs/greedy_batch.py``), each
-capped at ``--max-pieces`` (default 10,000,000 pieces, about 4,000,000 lines:
-far above any game seen; 0 = no cap) and the cap is reported. The research
+games from fresh seeds, batched (``envs/greedy_batch.py``) in ``--jobs``
+processes, each game capped at ``--max-pieces`` (default 10,000,000 pieces,
+about 4,000,000 lines: far above any game seen; 0 = no cap) and the cap is
+reported. A strong 10x20 policy plays games over an hour of a core long:
+``--score-minutes M`` ends the scoring after M minutes, counting the games still
+playing as capped where they stand (the mean is then a lower bound). The research
 rules are docs/research-rules.md; the published means are in the table there.
 
 Training time and evaluation time are told apart. The last line is
