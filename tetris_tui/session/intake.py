@@ -19,7 +19,7 @@ class EventIntake:
 
     It holds no reference back to its session (a callback would make a cycle,
     and a dropped session must be freed at once: its ``__del__`` stops its
-    worker). The session reads ``compatible`` and stops or hangs up itself.
+    worker). The session reads ``refused_now`` and stops or hangs up itself.
     """
 
     def __init__(self, seam: GameSeam, peer: str) -> None:

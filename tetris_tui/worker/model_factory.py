@@ -89,7 +89,7 @@ def network_widths(model: Any) -> dict[str, int]:
     scorer_hidden = tuple(policy.scorer_hidden)
     return {
         "value_width": int(value_hidden[0]),
-        "scorer_width": scorer_hidden[0] if scorer_hidden else 0,
+        "scorer_width": int(scorer_hidden[0]) if scorer_hidden else 0,
     }
 
 
