@@ -54,8 +54,9 @@ PARTS = [
     ("tetris_tui.worker.reporter", "EventSink", "flush"),
     ("tetris_tui.runs.runlog", "RunLog", "append_many"),
     ("tetris_tui.worker.best_replay", "TrainingReplays", "offer"),
+    ("tetris_tui.worker.best_replay", "TrainingReplays", "write"),
     ("tetris_tui.worker.saver", "CheckpointWriter", "save"),
-    ("tetris_tui.worker.game_stats", "RollingGames", "add"),
+    ("tetris_tui.worker.game_stats", "RollingGames", "add_many"),
 ]
 
 

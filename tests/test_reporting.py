@@ -79,6 +79,19 @@ def test_unbatched_sink_sends_each_game_at_once():
     assert _items(events) == [_game(1)]
 
 
+def test_a_step_s_games_go_in_one_call_held_or_one_by_one():
+    events: queue.Queue = queue.Queue()
+    batched = EventSink(events, None, threading.Event(), batch_games=True)
+    batched.send_games([_game(1), _game(2)])
+    batched.send_games([_game(3)])
+    assert _items(events) == []
+    batched.flush()
+    assert _items(events) == [[_game(1), _game(2), _game(3)]]
+    unbatched = EventSink(events, None, threading.Event())
+    unbatched.send_games([_game(4), _game(5)])
+    assert _items(events) == [_game(4), _game(5)]
+
+
 def test_command_channel_counts_what_is_on_its_way():
     channel = CommandChannel(multiprocessing.get_context("spawn"))
     assert not channel.pending() and channel.get() is None

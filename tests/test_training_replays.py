@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -14,6 +15,7 @@ from tetris_tui.envs.placement_vec import PlacementVecEnv
 from tetris_tui.replay import final_state, load_replay, replay_path
 from tetris_tui.runs.runlog import EVENTS_FILE
 from tetris_tui.session.spawned import TrainingSession
+from tetris_tui.worker.best_replay import TrainingReplays
 
 
 def test_games_above_the_bar_come_back_as_replays_that_end_on_their_board():
@@ -48,6 +50,37 @@ def test_no_bar_no_replays():
         scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
         obs, _, _, infos = env.step(scores.argmax(axis=1))
         assert not any("replay" in info for info in infos)
+
+
+def test_records_wait_in_memory_and_are_written_at_most_every_interval(tmp_path):
+    """Early in training a new best ends every few steps: only the newest is written."""
+    env = PlacementVecEnv(16, EnvConfig(), seed=5)
+    replays = TrainingReplays(env, tmp_path)
+    assert env.record_above == 0  # nothing on disk yet
+    obs = env.reset()
+    rng = np.random.default_rng(0)
+    offered = []
+    for _ in range(600):
+        scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
+        obs, _, dones, infos = env.step(scores.argmax(axis=1))
+        for i in np.flatnonzero(dones):
+            if "replay" in infos[i]:
+                offered.append(infos[i]["replay"])
+                replays.offer(infos[i]["replay"], timesteps=len(offered))
+    assert offered  # random play clears a line now and then
+    path = replay_path("best", tmp_path)
+    assert not path.exists()  # offered, not written
+    assert replays.write_due(now=0.0, interval=5.0)  # the first write: the best offered
+    assert load_replay(path).lines == offered[-1].lines
+    assert load_replay(path).policy_timesteps == len(offered)
+    better = dataclasses.replace(offered[-1], lines=offered[-1].lines + 1)
+    replays.offer(better, timesteps=99)
+    assert not replays.write_due(now=4.0, interval=5.0)  # too soon: it waits
+    assert load_replay(path).lines == offered[-1].lines
+    assert replays.write_due(now=5.0, interval=5.0)
+    assert json.loads(path.read_text())["lines"] == better.lines
+    assert env.record_above == better.lines  # the env's bar is the best on disk
+    assert not replays.write()  # nothing waits
 
 
 @pytest.mark.slow

@@ -22,6 +22,8 @@ from tetris_tui.protocol import LATEST, RUNNING, Checkpoint, Episode, Event, Sta
 EVENTS_FILE = "events.jsonl"
 E = TypeVar("E", bound=Event)
 _TAIL_BLOCK = 1 << 16
+# One encoder for every line: ``json.dumps`` with options builds a new one a call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class RunLog:
@@ -44,7 +46,7 @@ class RunLog:
     def append_many(self, events: Iterable[Event]) -> None:
         """One write for a batch of events: cheaper than a write per line."""
         events = tuple(events)
-        text = "".join(json.dumps(e.to_json(), separators=(",", ":")) + "\n" for e in events)
+        text = "".join(_encode(e.to_json()) + "\n" for e in events)
         games = [e for e in events if isinstance(e, Episode)]
         if self._write(text) and games and self._curve is not None:
             try:  # after the JSON: the index never holds a game the file lacks

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import time
 from pathlib import Path
 from typing import Any
 
 from tetris_tui.replay import BEST_REPLAY, REPLAYS_DIR, ReplayGame
 from tetris_tui.runs.atomic import atomic_write_bytes
+
+# Least seconds between two writes of a training game: early in training a new
+# best game ends every few steps, and each write cost more than the game's report.
+WRITE_INTERVAL = 5.0
 
 
 class BestReplay:
@@ -76,13 +82,17 @@ class TrainingReplays:
     """Training games that beat the best on record, from the batched env.
 
     The env records every game's placements but builds a replay only for a
-    game that ends above its bar (``record_above``); each offer sets the bar to
+    game that ends above its bar (``record_above``); each write sets the bar to
     the best on disk, which the spectator or an evaluation may have raised.
+    The newest record waits in memory and is written at most every
+    ``WRITE_INTERVAL`` seconds (``write_due``), and at the end (``write``).
     """
 
     def __init__(self, env: Any, run_dir: Path) -> None:
         self.env = env
         self.best = BestReplay(run_dir)
+        self._pending: ReplayGame | None = None
+        self._written_at = -math.inf
         self._raise_bar()
 
     @classmethod
@@ -93,8 +103,25 @@ class TrainingReplays:
             return None
         return cls(env, run_dir)
 
-    def offer(self, game: ReplayGame, timesteps: int) -> bool:
-        written = self.best.offer(dataclasses.replace(game, policy_timesteps=timesteps))
+    def offer(self, game: ReplayGame, timesteps: int) -> None:
+        """Keep ``game`` to write if it is the best offered since the last write."""
+        pending = self._pending
+        if pending is None or (game.lines, -game.pieces) > (pending.lines, -pending.pieces):
+            self._pending = dataclasses.replace(game, policy_timesteps=timesteps)
+
+    def write_due(self, now: float, interval: float = WRITE_INTERVAL) -> bool:
+        """Write the waiting game if the last write is ``interval`` seconds old."""
+        if self._pending is None or now - self._written_at < interval:
+            return False
+        return self.write(now)
+
+    def write(self, now: float | None = None) -> bool:
+        """Write the waiting game now, if it beats the best on disk; True when written."""
+        game, self._pending = self._pending, None
+        if game is None:
+            return False
+        self._written_at = time.monotonic() if now is None else now
+        written = self.best.offer(game)
         self._raise_bar()
         return written
 

@@ -167,6 +167,8 @@ class ReportingCallback(BaseCallback):
 
     def _on_training_end(self) -> None:
         self.system.close()
+        if self.replays is not None:
+            self.replays.write()
         self._send_metrics(time.monotonic())
         if self.games.beats_best():
             self._save_best()
@@ -174,17 +176,23 @@ class ReportingCallback(BaseCallback):
     # -- games -------------------------------------------------------------------
 
     def _finish_games(self, dones: Any) -> None:
+        """Every game that ended this step: one batch for the window and the sink."""
         infos = self.locals["infos"]
-        for index in dones.nonzero()[0]:
-            game = infos[index].get("game")
+        now = time.time()
+        started = self._game_started
+        finished = []
+        for index in dones.nonzero()[0].tolist():
+            info = infos[index]
+            game = info.get("game")
             if game is None:
                 continue
-            if "replay" in infos[index] and self.replays is not None:
-                self.replays.offer(infos[index]["replay"], self.num_timesteps)
-            self.sink.send(
-                self.games.add(game, self.num_timesteps, int(index), self._game_started[index])
-            )
-            self._game_started[index] = time.time()
+            replay = info.get("replay")
+            if replay is not None and self.replays is not None:
+                self.replays.offer(replay, self.num_timesteps)
+            finished.append((game, index, started[index]))
+            started[index] = now
+        if finished:
+            self.sink.send_games(self.games.add_many(finished, self.num_timesteps, now))
         if self.games.beats_best() and time.monotonic() - self._best_saved_at > BEST_SAVE_INTERVAL:
             self._save_best()
         target = self.config.target_lines
@@ -226,6 +234,8 @@ class ReportingCallback(BaseCallback):
         if self.spectator is not None:
             self.spectator.forward(self.sink)
         self.system.forward(self.sink)
+        if self.replays is not None:
+            self.replays.write_due(now)
         if now >= self._next_flush:
             self._next_flush = now + GAMES_FLUSH_INTERVAL
             self.sink.flush()

@@ -41,27 +41,43 @@ class RollingGames:
 
     def add(self, game: dict[str, Any], timesteps: int, env_index: int, started: float) -> Episode:
         """Record one finished game (``info["game"]`` from the env) as an Episode event."""
-        self.episodes += 1
-        lines = int(game["lines"])
-        reward = float(game["reward"])
-        if not math.isfinite(reward):
-            reward = 0.0
-        self.lines.append(lines)
-        self.rewards.append(reward)
-        self.pieces.append(int(game["pieces"]))
-        now = time.time()
-        return Episode(
-            episode=self.episodes,
-            lines=lines,
-            reward=round(reward, 3),
-            pieces=int(game["pieces"]),
-            length=int(game["length"]),
-            timesteps=timesteps,
-            time=now,
-            duration_s=round(max(0.0, now - started), 3),
-            env_index=env_index,
-            capped=bool(game.get("capped", False)),
-        )
+        return self.add_many([(game, env_index, started)], timesteps, time.time())[0]
+
+    def add_many(
+        self, finished: list[tuple[dict[str, Any], int, float]], timesteps: int, now: float
+    ) -> list[Episode]:
+        """Record the games that ended in one step: (``info["game"]``, env index, start time).
+
+        One call a step, not one a game: early in training several games end
+        every step, and this is the training thread's cost of each.
+        """
+        lines_window, rewards_window, pieces_window = self.lines, self.rewards, self.pieces
+        episodes = []
+        for game, env_index, started in finished:
+            self.episodes += 1
+            lines = int(game["lines"])
+            pieces = int(game["pieces"])
+            reward = float(game["reward"])
+            if not math.isfinite(reward):
+                reward = 0.0
+            lines_window.append(lines)
+            rewards_window.append(reward)
+            pieces_window.append(pieces)
+            episodes.append(
+                Episode(
+                    episode=self.episodes,
+                    lines=lines,
+                    reward=round(reward, 3),
+                    pieces=pieces,
+                    length=int(game["length"]),
+                    timesteps=timesteps,
+                    time=now,
+                    duration_s=round(max(0.0, now - started), 3),
+                    env_index=env_index,
+                    capped=bool(game.get("capped", False)),
+                )
+            )
+        return episodes
 
     @property
     def lines_mean(self) -> float | None:

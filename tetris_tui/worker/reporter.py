@@ -79,6 +79,14 @@ class EventSink:
                 self._server.publish(event)
         self._deliver(event)
 
+    def send_games(self, games: list[Episode]) -> None:
+        """The games that ended in one step (held for the next flush when batching)."""
+        if self._batch_games:
+            self._held.extend(games)
+            return
+        for game in games:
+            self.send(game)
+
     def flush(self) -> None:
         """Send the games held back since the last flush, as one queue item."""
         if not self._held:
