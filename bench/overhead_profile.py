@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -57,6 +58,8 @@ PARTS = [
     ("tetris_tui.worker.best_replay", "TrainingReplays", "write"),
     ("tetris_tui.worker.saver", "CheckpointWriter", "save"),
     ("tetris_tui.worker.game_stats", "RollingGames", "add_many"),
+    ("tetris_tui.envs.game_recorder", "GameRecorder", "record"),
+    ("tetris_tui.envs.placement_vec", "PlacementVecEnv", "step_wait"),
 ]
 
 
@@ -75,6 +78,40 @@ def _timed(table: dict[str, list[float]], name: str, method: Any) -> Any:
     return timed
 
 
+def _time_collections(table: dict[str, list[float]]) -> None:
+    """Python's garbage collections in ``learn()``, by generation: a cost no part's
+    timer shows.
+
+    A collection runs inside whatever call allocated last (often torch or the
+    env), and its length grows with the objects the process keeps alive."""
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    started = [0.0]
+    learning = [False]
+    learn = OnPolicyAlgorithm.learn
+
+    def flagged(*args: Any, **kwargs: Any) -> Any:
+        learning[0] = True
+        try:
+            return learn(*args, **kwargs)
+        finally:
+            learning[0] = False
+
+    OnPolicyAlgorithm.learn = flagged  # type: ignore[method-assign]
+
+    def on_collect(phase: str, info: dict[str, Any]) -> None:
+        if not learning[0]:
+            return
+        if phase == "start":
+            started[0] = time.thread_time()
+            return
+        entry = table.setdefault(f"gc generation {info['generation']}", [0.0, 0])
+        entry[0] += time.thread_time() - started[0]
+        entry[1] += 1
+
+    gc.callbacks.append(on_collect)
+
+
 def timed_worker(config: Config, events: Any, commands: Any, stop_flag: Any) -> None:
     """``worker_entry`` with ``PARTS`` timed; the table lands in ``<run>/parts.json``."""
     from tetris_tui.worker.trainer import worker_entry
@@ -87,6 +124,7 @@ def timed_worker(config: Config, events: Any, commands: Any, stop_flag: Any) -> 
         name = f"{class_name}.{method_name}"
         table[name] = [0.0, 0]
         setattr(cls, method_name, _timed(table, name, getattr(cls, method_name)))
+    _time_collections(table)
     threads: dict[int, str] = {}
     original_start = threading.Thread.start
 

@@ -33,7 +33,8 @@ def test_research_replays_end_on_their_ten_row_board(tmp_path):
     for _ in range(300):
         scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
         obs, _, dones, infos = env.step(scores.argmax(axis=1))
-        replays += [infos[i]["replay"] for i in np.flatnonzero(dones) if "replay" in infos[i]]
+        ended = np.flatnonzero(dones)
+        replays += [infos[i]["replay"].replay() for i in ended if "replay" in infos[i]]
     assert replays
     best = replays[-1]
     assert best.height == 10 and len(best.final_board) == 100

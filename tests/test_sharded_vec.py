@@ -65,8 +65,10 @@ def test_lockstep_with_one_batched_env(config: EnvConfig) -> None:
             for ref_info, info in zip(ref_infos, infos, strict=True):
                 if "replay" in ref_info:
                     replays += 1
-                    same_time = {"recorded_at": ref_info["replay"].recorded_at}
-                    assert dataclasses.replace(info["replay"], **same_time) == ref_info["replay"]
+                    ref_replay = ref_info["replay"].replay()
+                    same_time = {"recorded_at": ref_replay.recorded_at}
+                    replay = info["replay"].replay()
+                    assert dataclasses.replace(replay, **same_time) == ref_replay
             ours.record_above = ref.record_above = 0
             if t % 50 == 0:
                 np.testing.assert_array_equal(ours.action_masks(), ref.action_masks())

@@ -28,10 +28,11 @@ def test_games_above_the_bar_come_back_as_replays_that_end_on_their_board():
         scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
         obs, _, dones, infos = env.step(scores.argmax(axis=1))
         for i in np.flatnonzero(dones):
-            replay = infos[i].get("replay")
-            if replay is None:
+            recorded = infos[i].get("replay")
+            if recorded is None:
                 assert infos[i]["game"]["lines"] <= (replays[-1].lines if replays else 0)
                 continue
+            replay = recorded.replay()
             replays.append(replay)
             assert replay.lines == infos[i]["game"]["lines"] > 0
             # The placements alone rebuild the final board and the line count.

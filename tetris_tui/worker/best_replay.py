@@ -13,10 +13,13 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tetris_tui.replay import BEST_REPLAY, REPLAYS_DIR, ReplayGame
 from tetris_tui.runs.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from tetris_tui.envs.game_recorder import RecordedGame
 
 # Least seconds between two writes of a training game: early in training a new
 # best game ends every few steps, and each write cost more than the game's report.
@@ -91,7 +94,7 @@ class TrainingReplays:
     def __init__(self, env: Any, run_dir: Path) -> None:
         self.env = env
         self.best = BestReplay(run_dir)
-        self._pending: ReplayGame | None = None
+        self._pending: tuple[RecordedGame, int] | None = None
         self._written_at = -math.inf
         self._raise_bar()
 
@@ -103,11 +106,11 @@ class TrainingReplays:
             return None
         return cls(env, run_dir)
 
-    def offer(self, game: ReplayGame, timesteps: int) -> None:
+    def offer(self, game: RecordedGame, timesteps: int) -> None:
         """Keep ``game`` to write if it is the best offered since the last write."""
         pending = self._pending
-        if pending is None or (game.lines, -game.pieces) > (pending.lines, -pending.pieces):
-            self._pending = dataclasses.replace(game, policy_timesteps=timesteps)
+        if pending is None or (game.lines, -game.pieces) > (pending[0].lines, -pending[0].pieces):
+            self._pending = (game, timesteps)
 
     def write_due(self, now: float, interval: float = WRITE_INTERVAL) -> bool:
         """Write the waiting game if the last write is ``interval`` seconds old."""
@@ -117,11 +120,12 @@ class TrainingReplays:
 
     def write(self, now: float | None = None) -> bool:
         """Write the waiting game now, if it beats the best on disk; True when written."""
-        game, self._pending = self._pending, None
-        if game is None:
+        pending, self._pending = self._pending, None
+        if pending is None:
             return False
         self._written_at = time.monotonic() if now is None else now
-        written = self.best.offer(game)
+        game, timesteps = pending
+        written = self.best.offer(dataclasses.replace(game.replay(), policy_timesteps=timesteps))
         self._raise_bar()
         return written
 
