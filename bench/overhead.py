@@ -1,24 +1,29 @@
 """What reporting costs training: bare ``model.learn()`` vs the full worker.
 
 Both train the same config and seed (training here is deterministic: both do
-exactly the same work) in fresh spawned processes. In each round the two run
-at the same time, pinned to the same core, so the scheduler interleaves them
-every few milliseconds and whatever the machine does (clock changes, noisy
-neighbours) hits both alike. Each side's throughput is timesteps per CPU-second
-of its process, all threads included, over ``learn()`` from training start to
-end. Run one after the other, rounds of the *same* side varied by +-15% on
-these machines; sharing a core, two bare runs agree within 1%.
+exactly the same work) in fresh spawned processes, pinned to one core, in
+turns: the bench freezes them (SIGSTOP) and lets each run in ``--slice``-second
+slices ordered ABBA, so the machine's drift hits both alike and neither refills
+its caches after the other every few milliseconds. (Sharing the core at once,
+rounds strayed from 0.907 to 1.019 in 12; run one after the other, rounds of the
+*same* side vary by +-15% on these machines; in turns, two bare runs read
+0.961 to 1.009, median 1.001 over 4 rounds.) Each side's throughput is
+timesteps per CPU-second of its process, all threads included, over ``learn()``
+from training start to end. The worker's children (its spectator) run on the
+other core, where the OS would put them (``--spectator-core``).
 
 The worker side is the real thing: its callback, its queue feeder thread, the
 history file, best-model saves, and a consumer (this process, on another core)
-draining the queue at 20 Hz as the UI does. Also measures stop latency: Stop
-sent -> ``latest`` on disk and the worker exited.
+draining the queue as the UI does. Also measures stop latency: Stop sent ->
+``latest`` on disk and the worker exited.
 
-    python bench/overhead.py [--steps N] [--rounds R] [--env placement|raw]
+    python bench/overhead.py [--steps N] [--rounds R] [--slice S] [--env placement|raw]
 
 The default of 400,000 steps is ~15 CPU-seconds a side, ~40 s a round on a
 quiet 2-core machine: the old 16,384 were half a second of training, so
 start-up (the first rollout, the spectator starting beside it) dominated.
+
+Killed (Ctrl+C, SIGTERM, a hang-up), it continues the sides it froze first.
 
 Last line: ``ratio=…`` (median over rounds of worker ÷ bare; goal >= 0.98); the
 line before it gives the rounds' spread.
