@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import time
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,7 @@ from cores import pick_shared_core, pin_tree
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import cpu_seconds, descendants
-from tetris_tui.protocol import Metrics, Pause, Resume, Status
+from tetris_tui.protocol import VIEW_OFF, VIEW_SPECTATOR, Metrics, Pause, Resume, SetView, Status
 from tetris_tui.session.spawned import TrainingSession
 
 
@@ -70,6 +71,9 @@ class HeadlessSide:
     def pause(self) -> None:
         self.session.send(Pause())
 
+    def set_view(self, view: str) -> None:
+        self.session.send(SetView(view))
+
     wait = pump
 
     def paused_steps(self) -> int:
@@ -107,13 +111,16 @@ class Side:
         self.cpu_s = 0.0  # the worker's, all threads
         self.wait_s = 0.0  # its training thread's, runnable but another task had the core
         self.ui_cpu_s = 0.0  # the UI's, during this side's slices
+        self.child_cpu_s = 0.0  # the worker's children's (its spectator), in its slices
 
-    def sample(self) -> tuple[float, float, float]:
-        """Worker CPU, run-queue wait of its training thread, and UI CPU, in seconds."""
+    def sample(self) -> tuple[float, float, float, float]:
+        """Worker CPU, run-queue wait of its training thread, UI CPU and the worker's
+        children's CPU, in seconds."""
         with open(f"/proc/{self.worker}/schedstat") as handle:
             wait_ns = int(handle.read().split()[1])
         ui_cpu = (cpu_seconds(self.ui_pid) or 0.0) if self.ui_pid else 0.0
-        return cpu_seconds(self.worker) or 0.0, wait_ns / 1e9, ui_cpu
+        children = sum(cpu_seconds(child) or 0.0 for child in descendants(self.worker))
+        return cpu_seconds(self.worker) or 0.0, wait_ns / 1e9, ui_cpu, children
 
     @property
     def rate(self) -> float:
@@ -124,7 +131,8 @@ class Side:
         return (
             f"{self.name:>9}: {self.steps:,} steps in {self.run_s:.1f} s of slices "
             f"= {self.rate:.0f} steps/s; worker CPU {self.cpu_s:.1f} s, "
-            f"waited for a core {self.wait_s:.2f} s{ui}"
+            f"waited for a core {self.wait_s:.2f} s, its children's CPU "
+            f"{self.child_cpu_s:.2f} s{ui}"
         )
 
 
@@ -146,10 +154,11 @@ def run_slice(side: Side, seconds: float) -> None:
     side.driver.wait(seconds)
     signal_tree(side.worker, signal.SIGSTOP)
     side.run_s += time.perf_counter() - started
-    cpu, wait, ui_cpu = (b - a for a, b in zip(before, side.sample(), strict=True))
+    cpu, wait, ui_cpu, child_cpu = (b - a for a, b in zip(before, side.sample(), strict=True))
     side.cpu_s += cpu
     side.wait_s += wait
     side.ui_cpu_s += ui_cpu
+    side.child_cpu_s += child_cpu
 
 
 def one_round(first: Side, second: Side, args: argparse.Namespace) -> float:
@@ -186,6 +195,20 @@ def one_round(first: Side, second: Side, args: argparse.Namespace) -> float:
     return rates[0] / rates[1]
 
 
+def pin_workers(workers: tuple[int, int], args: argparse.Namespace) -> None:
+    """Both workers onto one core; their children (the spectators) too, or onto the
+    other core with ``--spectator-core other`` (where the OS would run them)."""
+    core = pick_shared_core(leave=False)
+    if core is None:
+        return
+    other = min(os.sched_getaffinity(0) - {core})
+    for worker in workers:
+        pin_tree(worker, core)
+        if getattr(args, "spectator_core", "shared") == "other":
+            for child in descendants(worker):
+                pin_tree(child, other)
+
+
 def compare(first: Side, second: Side, args: argparse.Namespace) -> float:
     """Both sides on one core, ``--rounds`` rounds; the ratio of their rates.
 
@@ -193,10 +216,7 @@ def compare(first: Side, second: Side, args: argparse.Namespace) -> float:
     bench, the app and tmux stay free to run where the scheduler puts them, as
     they would for a user.
     """
-    core = pick_shared_core(leave=False)
-    if core is not None:
-        for side in (first, second):
-            pin_tree(side.worker, core)
+    pin_workers((first.worker, second.worker), args)
     ratios = [one_round(first, second, args) for _ in range(args.rounds)]
     for side in (first, second):
         print(side.report())
@@ -251,19 +271,43 @@ def control(args: argparse.Namespace, tmp: Path) -> float:
 def spectator_ratio(args: argparse.Namespace, tmp: Path) -> float:
     """Training steps/s with the spectator playing at its default pace ÷ with it off.
 
-    Two headless sides of the same config, one with the board's default view (the
-    spectator plays, 5 placements/s) and one with the view off (the spectator
-    process idles), compared in the same interleaved slices.
+    Two headless sides of the same config and seed (their trainings are step for
+    step the same), compared in the same interleaved slices, **crossed over**: in
+    even rounds side A's spectator plays and B's idles (the view off), in odd
+    rounds the other way round. One trainer process can run a few percent faster
+    or slower than an identical one for its whole life (its memory layout), and
+    before the crossover that bias was the run's result: four 3-round runs of the
+    same code read 0.942, 0.999, 0.979 and 0.986, each run's rounds agreeing with
+    each other. With each process on both sides, the bias cancels in the
+    geometric mean of the rounds' on ÷ off.
     """
-    on = HeadlessSide(args, tmp / "spectator-on", view="spectator")
-    off = HeadlessSide(args, tmp / "spectator-off", view="off")
+    first = HeadlessSide(args, tmp / "a", view=VIEW_SPECTATOR)
+    second = HeadlessSide(args, tmp / "b", view=VIEW_OFF)
     try:
-        for driver in (on, off):
+        for driver in (first, second):
             driver.pause()
             driver.paused_steps()
-        rate = min(warm_up(driver, args.warmup) for driver in (on, off))
-        catch_up(on, off, rate)
-        return compare(Side("spectator", on, None), Side("no spect.", off, None), args)
+        rate = min(warm_up(driver, args.warmup) for driver in (first, second))
+        catch_up(first, second, rate)
+        pin_workers((first.worker, second.worker), args)
+        sides = Side("A", first, None), Side("B", second, None)
+        on_rates: list[float] = []
+        for index in range(args.rounds + args.rounds % 2):  # an even count: both ways alike
+            on, off = sides if index % 2 == 0 else sides[::-1]
+            on.driver.set_view(VIEW_SPECTATOR)
+            off.driver.set_view(VIEW_OFF)
+            on_rates.append(one_round(on, off, args))  # on ÷ off; the round's line names on first
+        for side in sides:
+            print(side.report())
+        a_first = on_rates[0::2]
+        b_first = on_rates[1::2]
+        print(f"rounds' on ÷ off: {', '.join(f'{r:.3f}' for r in on_rates)}")
+        print(
+            f"  A playing: {statistics.geometric_mean(a_first):.3f}, "
+            f"B playing: {statistics.geometric_mean(b_first):.3f} "
+            "(their gap is the two processes' own bias)"
+        )
+        return statistics.geometric_mean(on_rates)
     finally:
-        on.session.stop()
-        off.session.stop()
+        first.session.stop()
+        second.session.stop()

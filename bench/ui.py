@@ -328,6 +328,12 @@ def main() -> int:
         help="only the spectator's cost: spectator on ÷ off, two headless sides",
     )
     parser.add_argument(
+        "--spectator-core",
+        choices=("shared", "other"),
+        default="shared",
+        help="the spectators share their workers' core (the worst case) or have the other",
+    )
+    parser.add_argument(
         "--attached",
         action="store_true",
         help="the app attached to a detached trainer instead of spawning it",
