@@ -33,7 +33,10 @@ measures from the outside:
 - the spectator's cost: ``spectator_ratio`` = training steps/s with the
   spectator playing at its default pace ÷ with it off (two headless sides of
   the same config in the same interleaved slices; the spectator is stopped and
-  continued with its worker). ``--spectator-only`` measures just this.
+  continued with its worker). The sides cross over round by round (each
+  process plays and idles in turn), which cancels a process's own lasting
+  speed bias. ``--spectator-only`` measures just this; ``--spectator-core
+  other`` puts the spectators on the other core instead of their workers'.
 
 Last line: ``p95_ms=… cpu_pct=… startup_s=… ratio=… spectator_ratio=…``.
 
