@@ -44,6 +44,9 @@ class Tmux:
 
     def start(self, command: str, env: dict[str, str]) -> None:
         width, height = self.size
+        # COLUMNS and LINES override the pane's size for Textual (shutil's rule), and
+        # pytest-xdist's workers set them to 80x24: the app must measure the pane.
+        env = {name: value for name, value in env.items() if name not in ("COLUMNS", "LINES")}
         subprocess.run(
             [
                 "tmux",
