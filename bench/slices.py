@@ -290,24 +290,23 @@ def spectator_ratio(args: argparse.Namespace, tmp: Path) -> float:
         rate = min(warm_up(driver, args.warmup) for driver in (first, second))
         catch_up(first, second, rate)
         pin_workers((first.worker, second.worker), args)
+        drivers = first, second
         sides = Side("A", first, None), Side("B", second, None)
-        on_rates: list[float] = []
+        ratios: list[float] = []  # on ÷ off, round by round
         for index in range(args.rounds + args.rounds % 2):  # an even count: both ways alike
-            on, off = sides if index % 2 == 0 else sides[::-1]
-            on.driver.set_view(VIEW_SPECTATOR)
-            off.driver.set_view(VIEW_OFF)
-            on_rates.append(one_round(on, off, args))  # on ÷ off; the round's line names on first
+            on = index % 2  # A plays in even rounds, B in odd ones
+            drivers[on].set_view(VIEW_SPECTATOR)
+            drivers[1 - on].set_view(VIEW_OFF)
+            ratios.append(one_round(sides[on], sides[1 - on], args))  # its line names on first
         for side in sides:
             print(side.report())
-        a_first = on_rates[0::2]
-        b_first = on_rates[1::2]
-        print(f"rounds' on ÷ off: {', '.join(f'{r:.3f}' for r in on_rates)}")
+        print(f"rounds' on ÷ off: {', '.join(f'{r:.3f}' for r in ratios)}")
         print(
-            f"  A playing: {statistics.geometric_mean(a_first):.3f}, "
-            f"B playing: {statistics.geometric_mean(b_first):.3f} "
+            f"  A playing: {statistics.geometric_mean(ratios[0::2]):.3f}, "
+            f"B playing: {statistics.geometric_mean(ratios[1::2]):.3f} "
             "(their gap is the two processes' own bias)"
         )
-        return statistics.geometric_mean(on_rates)
+        return statistics.geometric_mean(ratios)
     finally:
         first.session.stop()
         second.session.stop()
