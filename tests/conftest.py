@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +122,16 @@ def boards_in_play(model: Any, env: Any, moves: int = 20) -> Any:
         obs, *_ = env.step(actions)
         seen.append(obs)
     return np.concatenate(seen)
+
+
+def random_placements(env: Any, steps: int, seed: int) -> Iterator[tuple[Any, list[dict]]]:
+    """Random legal placements on a ``PlacementVecEnv`` (reset first), ``steps`` steps:
+    each step's dones and infos. Random play clears a line now and then."""
+    import numpy as np
+
+    obs = env.reset()
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
+        obs, _, dones, infos = env.step(scores.argmax(axis=1))
+        yield dones, infos

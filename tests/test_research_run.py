@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collect_until, small_config
+from conftest import collect_until, random_placements, small_config
 from ui_helpers import WidgetHost, screen_text
 
 from tetris_tui import protocol as p
@@ -27,12 +27,8 @@ RESEARCH10 = EnvConfig(rules="research", height=10, randomizer="uniform")
 def test_research_replays_end_on_their_ten_row_board(tmp_path):
     env = PlacementVecEnv(16, RESEARCH10, seed=3)
     env.record_above = 0
-    obs = env.reset()
-    rng = np.random.default_rng(0)
     replays = []
-    for _ in range(300):
-        scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
-        obs, _, dones, infos = env.step(scores.argmax(axis=1))
+    for dones, infos in random_placements(env, 300, seed=0):
         ended = np.flatnonzero(dones)
         replays += [infos[i]["replay"].replay() for i in ended if "replay" in infos[i]]
     assert replays

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import collect_until, small_config
+from conftest import collect_until, random_placements, small_config
 
 from tetris_tui import protocol as p
 from tetris_tui.config import EnvConfig
@@ -21,12 +21,8 @@ from tetris_tui.worker.best_replay import TrainingReplays
 def test_games_above_the_bar_come_back_as_replays_that_end_on_their_board():
     env = PlacementVecEnv(16, EnvConfig(), seed=5)
     env.record_above = 0
-    obs = env.reset()
-    rng = np.random.default_rng(0)
     replays = []
-    for _ in range(600):
-        scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
-        obs, _, dones, infos = env.step(scores.argmax(axis=1))
+    for dones, infos in random_placements(env, 600, seed=0):
         for i in np.flatnonzero(dones):
             recorded = infos[i].get("replay")
             if recorded is None:
@@ -45,11 +41,7 @@ def test_games_above_the_bar_come_back_as_replays_that_end_on_their_board():
 
 def test_no_bar_no_replays():
     env = PlacementVecEnv(8, EnvConfig(), seed=2)
-    obs = env.reset()
-    rng = np.random.default_rng(1)
-    for _ in range(200):
-        scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
-        obs, _, _, infos = env.step(scores.argmax(axis=1))
+    for _, infos in random_placements(env, 200, seed=1):
         assert not any("replay" in info for info in infos)
 
 
@@ -58,12 +50,8 @@ def test_records_wait_in_memory_and_are_written_at_most_every_interval(tmp_path)
     env = PlacementVecEnv(16, EnvConfig(), seed=5)
     replays = TrainingReplays(env, tmp_path)
     assert env.record_above == 0  # nothing on disk yet
-    obs = env.reset()
-    rng = np.random.default_rng(0)
     offered = []
-    for _ in range(600):
-        scores = rng.random(obs.shape[:2]) * (obs[:, :, -1] > 0)
-        obs, _, dones, infos = env.step(scores.argmax(axis=1))
+    for dones, infos in random_placements(env, 600, seed=0):
         for i in np.flatnonzero(dones):
             if "replay" in infos[i]:
                 offered.append(infos[i]["replay"])
