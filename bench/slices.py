@@ -204,7 +204,7 @@ def pin_workers(workers: tuple[int, int], args: argparse.Namespace) -> None:
     other = min(os.sched_getaffinity(0) - {core})
     for worker in workers:
         pin_tree(worker, core)
-        if getattr(args, "spectator_core", "shared") == "other":
+        if args.spectator_core == "other":
             for child in descendants(worker):
                 pin_tree(child, other)
 
@@ -252,16 +252,21 @@ def catch_up(first: Driver, second: Driver, rate: float) -> None:
         warm_up(second if gap > 0 else first, abs(gap) / rate)
 
 
+def level(first: HeadlessSide, second: HeadlessSide, args: argparse.Namespace) -> None:
+    """Both headless sides paused, warmed up, and at the same step count."""
+    for driver in (first, second):
+        driver.pause()
+        driver.paused_steps()
+    rate = min(warm_up(driver, args.warmup) for driver in (first, second))
+    catch_up(first, second, rate)
+
+
 def control(args: argparse.Namespace, tmp: Path) -> float:
     """The same procedure with two headless sides: how far from 1.000 noise alone goes."""
     first = HeadlessSide(args, tmp / "a")
     second = HeadlessSide(args, tmp / "b")
     try:
-        for driver in (first, second):
-            driver.pause()
-            driver.paused_steps()
-        rate = min(warm_up(driver, args.warmup) for driver in (first, second))
-        catch_up(first, second, rate)
+        level(first, second, args)
         return compare(Side("headless", first, None), Side("headless2", second, None), args)
     finally:
         first.session.stop()
@@ -284,11 +289,7 @@ def spectator_ratio(args: argparse.Namespace, tmp: Path) -> float:
     first = HeadlessSide(args, tmp / "a", view=VIEW_SPECTATOR)
     second = HeadlessSide(args, tmp / "b", view=VIEW_OFF)
     try:
-        for driver in (first, second):
-            driver.pause()
-            driver.paused_steps()
-        rate = min(warm_up(driver, args.warmup) for driver in (first, second))
-        catch_up(first, second, rate)
+        level(first, second, args)
         pin_workers((first.worker, second.worker), args)
         drivers = first, second
         sides = Side("A", first, None), Side("B", second, None)
