@@ -27,6 +27,8 @@ import time
 import uuid
 from pathlib import Path
 
+from tmux_app import tmux_env
+
 from tetris_tui.proctree import rss_mb
 from tetris_tui.protocol import Metrics
 from tetris_tui.runs.trainers import live_trainer
@@ -94,7 +96,7 @@ def main() -> int:
         ["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "50"]
         + [attach],
         check=True,
-        env={**os.environ, "TERM": "xterm-256color"},
+        env=tmux_env(),
     )
     app_pid = int(
         subprocess.run(

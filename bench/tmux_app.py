@@ -15,6 +15,13 @@ STEPS = re.compile(r"([\d,]+) st(?:eps)?\b")
 TMUX_SOCKETS: set[str] = set()
 
 
+def tmux_env() -> dict[str, str]:
+    """The environment of an app in a bench's tmux pane. COLUMNS and LINES would
+    override the pane's size for Textual, so they are left out: the app measures it."""
+    env = {name: value for name, value in os.environ.items() if name not in ("COLUMNS", "LINES")}
+    return {**env, "TERM": "xterm-256color"}
+
+
 class Tmux:
     def __init__(self, width: int = 160, height: int = 50) -> None:
         self.socket = f"tetris-tui-bench-{uuid.uuid4().hex[:8]}"
@@ -27,7 +34,7 @@ class Tmux:
     def start(self, command: list[str]) -> None:
         TMUX_SOCKETS.add(self.socket)
         width, height = self.size
-        env = {**os.environ, "TERM": "xterm-256color"}
+        env = tmux_env()
         line = " ".join(f"'{part}'" for part in command)
         subprocess.run(
             ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", "b",
