@@ -8,11 +8,15 @@ optional: ``pip install textual-plotext`` to include it.
 
     python bench/curve.py [--size 126x16] [--repeat 50]
     python bench/curve.py --read [--games 1000000]
+    python bench/curve.py --reopen [--games 1000000]
 
 Last line: ``braille_ms=… plotext_ms=… ratio=…`` (medians; ratio = plotext ÷ braille).
 With ``--read``: a run of ``--games`` games written by RunLog is read back from
 its index and from the JSON alone, five times each, alternating:
 ``index_s=… json_s=…`` (medians of wall time; CPU time beside them).
+With ``--reopen``: the app, in a fresh interpreter each time (as a user reopens a
+run), five times: from start-up to the whole curve drawn with every game counted
+in its title: ``reopen_s=…`` (median; the spread beside it).
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ import asyncio
 import math
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from textual.app import App
 from textual.geometry import Region
@@ -84,27 +92,30 @@ async def time_widget(make, redraw, size: tuple[int, int], repeat: int) -> list[
     return out
 
 
+def write_run(run: Path, games: int) -> None:
+    """A run of ``games`` games, written by RunLog as the worker writes them."""
+    from tetris_tui import protocol as p
+    from tetris_tui.runs.runlog import RunLog
+
+    log = RunLog(run)
+    rng = random.Random(1)
+    for start in range(1, games + 1, 1000):
+        log.append_many(
+            p.Episode(i, rng.randrange(40), 1.0, 30, 30, i * 40, 1.7e9 + i * 0.05, 0.05)
+            for i in range(start, min(games, start + 999) + 1)
+        )
+    log.close()
+    size = (run / "events.jsonl").stat().st_size
+    print(f"{games:,} games: events.jsonl {size / 1e6:.0f} MB")
+
+
 def read_times(games: int) -> None:
     """Reopen cost of a run of ``games`` games: from the index vs from the JSON."""
-    import tempfile
-    from pathlib import Path
-
-    from tetris_tui import protocol as p
     from tetris_tui.curves.reader import read_curve
-    from tetris_tui.runs.runlog import RunLog
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)
-        log = RunLog(run)
-        rng = random.Random(1)
-        for start in range(1, games + 1, 1000):
-            log.append_many(
-                p.Episode(i, rng.randrange(40), 1.0, 30, 30, i * 40, 1.7e9 + i * 0.05, 0.05)
-                for i in range(start, min(games, start + 999) + 1)
-            )
-        log.close()
-        size = (run / "events.jsonl").stat().st_size
-        print(f"{games:,} games: events.jsonl {size / 1e6:.0f} MB")
+        write_run(run, games)
         times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
         for _ in range(5):
             for use_index in (True, False):
@@ -121,15 +132,53 @@ def read_times(games: int) -> None:
     print(" ".join(line))
 
 
+REOPEN = """
+import asyncio, sys, time
+start = time.perf_counter()
+from pathlib import Path
+from tetris_tui.config import Config
+from tetris_tui.ui.app import TetrisApp
+
+async def main():
+    app = TetrisApp(Config(run_dir=Path(sys.argv[1])))  # no trainer is started
+    async with app.run_test(size=(160, 40)) as pilot:
+        curve = app.main.curve
+        while curve.loading or sys.argv[2] not in str(curve.border_title):
+            await pilot.pause(0.01)
+        print(time.perf_counter() - start)
+
+asyncio.run(main())
+"""
+
+
+def reopen_times(games: int) -> None:
+    """Start-up to the whole curve drawn, in a fresh interpreter each time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        write_run(run, games)
+        shown = f"{games:,} games"
+        walls = []
+        for _ in range(5):
+            out = subprocess.run(
+                [sys.executable, "-c", REOPEN, str(run), shown],
+                capture_output=True, text=True, timeout=120, check=True,
+            )  # fmt: skip
+            walls.append(float(out.stdout.split()[-1]))
+    walls.sort()
+    print(f"reopen {walls[0]:.2f}–{walls[-1]:.2f} s")
+    print(f"reopen_s={statistics.median(walls):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="126x16", help="the chart's cells (160x50: 126x16)")
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--read", action="store_true", help="time reopening a long run instead")
-    parser.add_argument("--games", type=int, default=1_000_000, help="games in the run (--read)")
+    parser.add_argument("--reopen", action="store_true", help="time the app reopening a long run")
+    parser.add_argument("--games", type=int, default=1_000_000, help="games in the run")
     args = parser.parse_args()
-    if args.read:
-        read_times(args.games)
+    if args.read or args.reopen:
+        (read_times if args.read else reopen_times)(args.games)
         return
     size = tuple(int(v) for v in args.size.split("x"))
     hist, evals = history()

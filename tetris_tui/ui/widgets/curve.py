@@ -67,6 +67,7 @@ class CurvePanel(Widget):
         self._strips: list[Strip] = []
         self._flushed_at = 0.0
         self._title = ""
+        self._titled_width = -1  # the width the title was last chosen for
 
     # -- data in -------------------------------------------------------------------
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
@@ -177,6 +178,7 @@ class CurvePanel(Widget):
         )
 
     def _update_titles(self) -> None:
+        self._titled_width = self.outer_size.width
         view = self.view
         mean = self.finished_mean
         count, best = self.games.count, fmt_num(self.best)
@@ -220,6 +222,10 @@ class CurvePanel(Widget):
         ]
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if self._titled_width != self.outer_size.width:
+            # Chosen where it is drawn: a title picked before the first layout (a
+            # reopened run read faster than the screen's first paint) must not stay.
+            self._update_titles()
         key = (*self._key(), self.size, self.rich_style)
         if key != self._drawn or not self._strips:
             self._strips = self._render_chart()
@@ -230,9 +236,6 @@ class CurvePanel(Widget):
         if 0 <= y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width, self.rich_style)
-
-    def on_resize(self) -> None:
-        self._update_titles()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
