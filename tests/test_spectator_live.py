@@ -44,10 +44,12 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         original = app.session.send
         app.session.send = lambda command: (sent.append(command), original(command))
         weights_by_game: dict[int, set[int]] = {}
+        paces: list[float] = []  # the pace each placement was played at, by the spectator
         add = app.main.feed.add
 
         def record(event: p.SpectatorPlacement) -> None:
             weights_by_game.setdefault(event.game, set()).add(event.policy_timesteps)
+            paces.append(event.pace)
             add(event)
 
         app.main.feed.add = record
@@ -63,8 +65,12 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         )
         first = app.main.feed.shown
         placements, steps = await measure(app, pilot, 5.0)
-        # The board's game moves at 2 placements/s; training makes hundreds of steps/s.
-        assert 1.2 <= placements <= 3.0, placements
+        # The board's game moves at 2 placements/s at most; training makes hundreds of
+        # steps/s. The spectator runs at low priority, so on a loaded machine it may
+        # fall behind its pace (never ahead): the pacing's own timing is
+        # test_spectator_pacing's, with a clock of its own.
+        assert 0 < placements <= 3.0, placements
+        assert set(paces) == {2.0}
         assert steps > 100 * placements, (steps, placements)
         shown = app.main.feed.shown
         assert (shown.game, shown.pieces) != (first.game, first.pieces)
@@ -73,9 +79,11 @@ async def test_the_board_plays_at_the_spectators_pace_while_training_runs_flat_o
         assert max(len(seen) for seen in weights_by_game.values()) > 1, weights_by_game
         # + twice: 5/s, then 10/s. Only the spectator's pace goes to the worker.
         await pilot.press("plus", "plus")
-        await pilot.pause(1.0)
+        await wait_for(pilot, lambda: paces[-1] == 10.0, 30, "a placement at the new pace")
         faster, steps_after = await measure(app, pilot, 4.0)
-        assert faster >= 5.0, faster
+        # Quiet, it plays ~10/s; with two test processes and a busy loop on 2 cores
+        # it read 3.2 (and 2/s before): clearly faster, never above its pace.
+        assert 1.25 * placements < faster <= 12.0, (placements, faster)
         assert steps_after > 100 * faster / 10
         await pilot.press("minus")
         assert sent == [p.SetPace(5.0), p.SetPace(10.0), p.SetPace(5.0)]
