@@ -18,6 +18,7 @@ draining the queue as the UI does. Also measures stop latency: Stop sent ->
 ``latest`` on disk and the worker exited.
 
     python bench/overhead.py [--steps N] [--rounds R] [--slice S] [--env placement|raw]
+    python bench/overhead.py --control   # bare ÷ bare: the method's noise floor
 
 The default of 400,000 steps is ~15 CPU-seconds a side, ~40 s a round on a
 quiet 2-core machine: the old 16,384 were half a second of training, so
@@ -26,7 +27,9 @@ start-up (the first rollout, the spectator starting beside it) dominated.
 Killed (Ctrl+C, SIGTERM, a hang-up), it continues the sides it froze first.
 
 Last line: ``ratio=…`` (median over rounds of worker ÷ bare; goal >= 0.98); the
-line before it gives the rounds' spread.
+line before it gives the rounds' spread. With ``--control`` both sides are bare
+(the second in the worker's place): the same line, for how far from 1.000 the
+method strays by noise alone.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import atexit
 import contextlib
 import multiprocessing
 import os
-import queue
 import signal
 import statistics
 import sys
@@ -47,53 +49,12 @@ from pathlib import Path
 from typing import Any
 
 from cores import pick_shared_core, pin_tree
+from learn_sides import BareRun, Side, WorkerRun
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import descendants
-from tetris_tui.protocol import RUNNING, TERMINAL_STATES, Metrics, Status, Stop
+from tetris_tui.protocol import RUNNING, Stop
 from tetris_tui.session.spawned import TrainingSession
-
-
-def bare_learn(config: Config, result: Any) -> None:
-    """model.learn() with a callback that only marks start and end, as SB3's own default."""
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from tetris_tui.worker.model_factory import build_vec_env, configure_torch, new_model
-
-    class Marks(BaseCallback):
-        def _on_training_start(self) -> None:
-            self.started = (time.monotonic(), time.process_time())
-
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_training_end(self) -> None:
-            wall, cpu = self.started
-            self.spent = (time.monotonic() - wall, time.process_time() - cpu)
-
-    configure_torch(config)  # as the worker does: same threads on both sides
-    venv = build_vec_env(config)
-    model = new_model(config, venv)
-    marks = Marks()
-    model.learn(config.total_timesteps, callback=marks)
-    result.put((model.num_timesteps, *marks.spent))
-    venv.close()
-
-
-class Side:
-    """Steps, wall seconds and CPU seconds of one side's ``learn()``."""
-
-    def __init__(self, steps: int, wall_s: float, cpu_s: float) -> None:
-        self.steps, self.wall_s, self.cpu_s = steps, wall_s, cpu_s
-
-    @property
-    def per_cpu_s(self) -> float:
-        return self.steps / self.cpu_s
-
-    @property
-    def per_wall_s(self) -> float:
-        return self.steps / self.wall_s
-
 
 # Sides this bench has frozen (SIGSTOP): continued whatever way the bench ends.
 _FROZEN: set[int] = set()
@@ -139,24 +100,25 @@ def run_round(
     core: int | None,
     children_core: int | None,
     slice_s: float,
+    control: bool = False,
 ) -> tuple[Side, Side]:
-    """Bare and worker on one core, in turns: SIGSTOP slices ordered ABBA.
+    """Bare and worker (or, with ``control``, bare and bare) on one core, in turns.
 
-    Sharing a core at once, the two time-sliced every few milliseconds and each
-    refilled its caches after the other: rounds strayed +-5% (0.907 to 1.019 in
-    12), more than reporting costs. In turns, each side trains alone in its
-    slices, as it does alone at the end, while the machine's drift still hits
-    both alike. The first side alternates by round.
+    SIGSTOP slices ordered ABBA. Sharing a core at once, the two time-sliced
+    every few milliseconds and each refilled its caches after the other: rounds
+    strayed +-5% (0.907 to 1.019 in 12), more than reporting costs. In turns,
+    each side trains alone in its slices, as it does alone at the end, while
+    the machine's drift still hits both alike. The first side alternates by round.
     """
     context = multiprocessing.get_context("spawn")
-    result = context.Queue()
-    bare_config = config.replace(run_dir=root / f"bare{index}")
-    bare = context.Process(target=bare_learn, args=(bare_config, result))
-    session = TrainingSession()
-    bare.start()
-    session.start(config.replace(run_dir=root / f"full{index}"))
-    assert bare.pid is not None and session.pid is not None
-    pids = [bare.pid, session.pid] if index % 2 == 0 else [session.pid, bare.pid]
+    bare = BareRun(context, config.replace(run_dir=root / f"bare{index}"))
+    other: BareRun | WorkerRun
+    if control:
+        other = BareRun(context, config.replace(run_dir=root / f"control{index}"))
+    else:
+        other = WorkerRun(config.replace(run_dir=root / f"full{index}"))
+    runs = [bare, other] if index % 2 == 0 else [other, bare]
+    pids = [run.pid for run in runs]
     _FROZEN.update(pids)
     if core is not None:
         for pid in pids:
@@ -164,33 +126,25 @@ def run_round(
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
     pinner = None
-    if children_core is not None:
-        pinner = ChildPinner(session.pid, children_core)
-    last: Metrics | None = None
-    worker_done = bare_result = None
+    if children_core is not None and isinstance(other, WorkerRun):
+        pinner = ChildPinner(other.pid, children_core)
+    done = {id(run): False for run in runs}
     turn = 0
     try:
-        while worker_done is None or bare_result is None:
-            pid = pids[0] if turn % 4 in (0, 3) else pids[1]
+        while not all(done.values()):
+            run = runs[0] if turn % 4 in (0, 3) else runs[1]
             turn += 1
-            running = worker_done is None if pid == session.pid else bare_result is None
-            if not running:
+            if done[id(run)]:
                 continue
             with contextlib.suppress(ProcessLookupError):  # it may end in its slice
-                os.kill(pid, signal.SIGCONT)
+                os.kill(run.pid, signal.SIGCONT)
             ends = time.monotonic() + slice_s
             while time.monotonic() < ends:
-                for event in session.drain(max_items=1000):
-                    if isinstance(event, Metrics):
-                        last = event
-                    if isinstance(event, Status) and event.state in TERMINAL_STATES:
-                        worker_done = True
-                if bare_result is None:
-                    with contextlib.suppress(queue.Empty):
-                        bare_result = result.get_nowait()
+                for each in runs:
+                    done[id(each)] = done[id(each)] or each.poll()
                 time.sleep(0.01)
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGSTOP)
+                os.kill(run.pid, signal.SIGSTOP)
     finally:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -198,11 +152,7 @@ def run_round(
         _FROZEN.difference_update(pids)
         if pinner is not None:
             pinner.stop()
-    session.stop()
-    steps, wall_s, cpu_s = bare_result
-    bare.join()
-    assert last is not None and last.cpu_s > 0, "the worker sent no metrics"
-    return Side(steps, wall_s, cpu_s), Side(last.timesteps, last.elapsed_s, last.cpu_s)
+    return bare.finish(), other.finish()
 
 
 def stop_latency(config: Config) -> float:
@@ -239,6 +189,11 @@ def main() -> int:
         help="where the worker's spectator runs: the other core (as the OS would put it), "
         "the shared one, or alternating by round (each placement gets its own ratio)",
     )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="two bare sides instead: how far from 1.000 the ratio strays by noise alone",
+    )
     args = parser.parse_args()
     atexit.register(_continue_frozen)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
@@ -257,7 +212,9 @@ def main() -> int:
     print(
         f"env={args.env} n_envs={args.n_envs} steps={args.steps} rounds={args.rounds} "
         f"shared core={core} spectator core={args.spectator_core}"
+        + ("  control: bare ÷ bare" if args.control else "")
     )
+    second = "bare" if args.control else "worker"
     ratios, bares, fulls = [], [], []
     by_placement: dict[str, list[float]] = {"other": [], "shared": []}
     for index in range(args.rounds):
@@ -265,27 +222,28 @@ def main() -> int:
         if placement == "both":
             placement = ("other", "shared")[(index // 2) % 2]  # each start order in each
         children_core = other if placement == "other" else None
-        bare, full = run_round(base, root, index, core, children_core, args.slice)
+        bare, full = run_round(base, root, index, core, children_core, args.slice, args.control)
         bares.append(bare.per_cpu_s)
         fulls.append(full.per_cpu_s)
         ratios.append(full.per_cpu_s / bare.per_cpu_s)
         by_placement[placement].append(ratios[-1])
         print(
-            f"round {index + 1}: bare {bare.per_cpu_s:7.1f} worker {full.per_cpu_s:7.1f} "
+            f"round {index + 1}: bare {bare.per_cpu_s:7.1f} {second} {full.per_cpu_s:7.1f} "
             f"steps per CPU-s  (wall, in turns: {bare.per_wall_s:6.1f} / "
             f"{full.per_wall_s:6.1f} steps/s)  ratio {ratios[-1]:.3f}  spectator {placement}"
         )
-    latencies = [
-        stop_latency(base.replace(run_dir=root / f"stop{i}", total_timesteps=10**7))
-        for i in range(3)
-    ]
+    if not args.control:
+        latencies = [
+            stop_latency(base.replace(run_dir=root / f"stop{i}", total_timesteps=10**7))
+            for i in range(3)
+        ]
+        print(
+            "stop latency: "
+            + "  ".join(f"{x:.2f}s" for x in latencies)
+            + f"  (max {max(latencies):.2f}s)"
+        )
     print(
-        "stop latency: "
-        + "  ".join(f"{x:.2f}s" for x in latencies)
-        + f"  (max {max(latencies):.2f}s)"
-    )
-    print(
-        f"median: bare {statistics.median(bares):.1f}, worker {statistics.median(fulls):.1f} "
+        f"median: bare {statistics.median(bares):.1f}, {second} {statistics.median(fulls):.1f} "
         f"steps per CPU-second (= steps/s on a core of its own)"
     )
     print(f"rounds: ratio {min(ratios):.3f}-{max(ratios):.3f} over {len(ratios)}")
