@@ -57,6 +57,10 @@ class Side:
         return self.steps / self.wall_s
 
 
+class SideDied(RuntimeError):
+    """A side ended without its result (a signal, a crash): the round cannot be read."""
+
+
 class BareRun:
     """``bare_learn`` in a spawned process: done once its result has come."""
 
@@ -68,10 +72,19 @@ class BareRun:
         self.side: Side | None = None
 
     def poll(self) -> bool:
+        """Whether its result has come; a side that died without one ends the bench."""
         if self.side is None:
+            ended = self.process.exitcode  # read first: an ended side's result is in the pipe
             with contextlib.suppress(queue.Empty):
                 self.side = Side(*self.results.get_nowait())
+            if self.side is None and ended is not None:
+                raise SideDied(f"the bare side (pid {self.pid}) ended with {ended}, no result")
         return self.side is not None
+
+    def abandon(self) -> None:
+        """The round is lost: end this side now."""
+        self.process.kill()
+        self.process.join()
 
     def finish(self) -> Side:
         self.process.join()
@@ -97,6 +110,10 @@ class WorkerRun:
             if isinstance(event, Status) and event.state in TERMINAL_STATES:
                 self.done = True
         return self.done
+
+    def abandon(self) -> None:
+        """The round is lost: end this side now (it saves, as every stop does)."""
+        self.session.stop()
 
     def finish(self) -> Side:
         self.session.stop()

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from cores import pick_shared_core, pin_tree
-from learn_sides import BareRun, Side, WorkerRun
+from learn_sides import BareRun, Side, SideDied, WorkerRun
 
 from tetris_tui.config import Config, EnvConfig
 from tetris_tui.proctree import descendants
@@ -145,6 +145,12 @@ def run_round(
                 time.sleep(0.01)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(run.pid, signal.SIGSTOP)
+    except SideDied:
+        for each in runs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(each.pid, signal.SIGCONT)
+            each.abandon()
+        raise
     finally:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -222,7 +228,11 @@ def main() -> int:
         if placement == "both":
             placement = ("other", "shared")[(index // 2) % 2]  # each start order in each
         children_core = other if placement == "other" else None
-        bare, full = run_round(base, root, index, core, children_core, args.slice, args.control)
+        try:
+            bare, full = run_round(base, root, index, core, children_core, args.slice, args.control)
+        except SideDied as exc:
+            print(f"overhead.py: {exc}", file=sys.stderr)
+            return 1
         bares.append(bare.per_cpu_s)
         fulls.append(full.per_cpu_s)
         ratios.append(full.per_cpu_s / bare.per_cpu_s)
