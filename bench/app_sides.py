@@ -13,6 +13,7 @@ import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from leftovers import track
@@ -30,6 +31,12 @@ def app_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def terminal_size(args: argparse.Namespace) -> tuple[int, int]:
+    """``--size`` (``WxH``) as columns and rows."""
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    return width, height
+
+
 def interactive(screen: str) -> bool:
     """The first interactive frame: the footer's keys and the board are drawn."""
     return "quit" in screen and "board" in screen and "idle" in screen
@@ -41,10 +48,9 @@ def launch_times(args: argparse.Namespace, tmp: Path, launches: int) -> list[flo
     One launch strays by about 0.2 s either way here (0.67-1.03 s in six), so
     the start-up figure is the median of several, not one.
     """
-    width, height = (int(v) for v in args.size.lower().split("x"))
     times = []
     for index in range(launches):
-        tmux = Tmux(width, height)
+        tmux = Tmux(*terminal_size(args))
         started = time.perf_counter()
         tmux.start(app_command(args, tmp / f"launch-{index}"))
         try:
@@ -62,16 +68,21 @@ class AppSide:
     """The real app in tmux: started, trained, paused and resumed by keys."""
 
     def __init__(self, args: argparse.Namespace, run_dir: Path) -> None:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        self.tmux = Tmux(width, height)
-        started = time.perf_counter()
-        self.tmux.start(app_command(args, run_dir))
-        wait_for(self.tmux, interactive, 60, 0.01)
-        self.startup_s = time.perf_counter() - started
-        self.pid = app_pid(self.tmux.pane_pid())
+        self._launch(args, app_command(args, run_dir), interactive)
         self.tmux.keys("s")
         wait_for(self.tmux, lambda s: "RUNNING" in s, 120, 0.05)
         track(self.worker)
+
+    def _launch(
+        self, args: argparse.Namespace, command: list[str], ready: Callable[[str], bool]
+    ) -> None:
+        """Start the app in its own tmux; ``startup_s`` is launch to ``ready``'s screen."""
+        self.tmux = Tmux(*terminal_size(args))
+        started = time.perf_counter()
+        self.tmux.start(command)
+        wait_for(self.tmux, ready, 60, 0.01)
+        self.startup_s = time.perf_counter() - started
+        self.pid = app_pid(self.tmux.pane_pid())
 
     @property
     def worker(self) -> int:
@@ -130,15 +141,8 @@ class AttachedAppSide(AppSide):
         detached = [*app_command(args, run_dir), "--headless", "--detach"]
         subprocess.run(detached, check=True, capture_output=True)
         self.run_dir = run_dir
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        self.tmux = Tmux(width, height)
-        started = time.perf_counter()
-        self.tmux.start(
-            [sys.executable, "-m", "tetris_tui", "attach", "--checkpoints", str(run_dir)]
-        )
-        wait_for(self.tmux, lambda s: "quit" in s and "RUNNING" in s, 60, 0.01)
-        self.startup_s = time.perf_counter() - started
-        self.pid = app_pid(self.tmux.pane_pid())
+        attach = [sys.executable, "-m", "tetris_tui", "attach", "--checkpoints", str(run_dir)]
+        self._launch(args, attach, lambda s: "quit" in s and "RUNNING" in s)
         track(self.worker)
 
     @property

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -157,11 +158,13 @@ def reopen_times(games: int) -> None:
         run = Path(tmp) / "run"
         write_run(run, games)
         shown = f"{games:,} games"
+        # The app saves its preferences as it quits: into the bench's folder, not the user's.
+        env = {**os.environ, "XDG_CONFIG_HOME": str(Path(tmp) / "config")}
         walls = []
         for _ in range(5):
             out = subprocess.run(
                 [sys.executable, "-c", REOPEN, str(run), shown],
-                capture_output=True, text=True, timeout=120, check=True,
+                capture_output=True, text=True, timeout=120, check=True, env=env,
             )  # fmt: skip
             walls.append(float(out.stdout.split()[-1]))
     walls.sort()

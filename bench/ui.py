@@ -57,7 +57,7 @@ import time
 from pathlib import Path
 
 import leftovers
-from app_sides import AppSide, AttachedAppSide, launch_times
+from app_sides import AppSide, AttachedAppSide, launch_times, terminal_size
 from slices import HeadlessSide, Side, catch_up, compare, control, spectator_ratio, warm_up
 from ui_screenshot import screenshot
 
@@ -146,8 +146,7 @@ def main() -> int:
     os.environ["XDG_CONFIG_HOME"] = config_home.name
     leftovers.install()
     if args.screenshot is not None:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        screenshot(args.screenshot, args.seconds, (width, height), args.env)
+        screenshot(args.screenshot, args.seconds, terminal_size(args), args.env)
         return 0
     if shutil.which("tmux") is None:
         print("bench/ui.py needs tmux (apt-get install tmux)", file=sys.stderr)
